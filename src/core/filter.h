@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* filter.h - packet filters on net clients (-object filter-*, QEMU's netfilter) */
+#ifndef QNET_FILTER_H
+#define QNET_FILTER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "net.h"
+#include "../cli/opts.h"
+
+/*
+ * QEMU's rules (reference section 4): a filter sits on a netdev and sees
+ *   tx: frames the netdev sends (towards its peer),
+ *   rx: frames sent to the netdev by its peer,
+ * or both (queue=all). On the send path the sender's tx filters run head to
+ * tail, then the receiver's rx filters tail to head. A filter returning
+ * non-zero consumes the frame (that value goes back to the sender).
+ */
+
+enum filter_dir { FILTER_RX = 1, FILTER_TX = 2, FILTER_ALL = 3 };
+
+struct filter;
+
+/**
+ * struct filter_ops - one filter type
+ * @type:	QOM type name ("filter-dump")
+ * @size:	bytes to allocate (struct filter first)
+ * @setup:	read the type's own options from @o (mark them used); 0 or -1
+ * @receive:	see a frame going in direction @dir; 0 to pass it on, >0 consumed
+ * @cleanup:	release resources (not the struct)
+ * @props:	append ",prop=value..." for info network (after type=)
+ * @status_changed: optional: status toggled
+ */
+struct filter_ops {
+	const char *type;
+	size_t size;
+	int (*setup)(struct filter *f, struct opts *o, struct error *e);
+	ssize_t (*receive)(struct filter *f, struct net_client *sender, enum filter_dir dir,
+			   const struct iovec *iov, int iovcnt);
+	void (*cleanup)(struct filter *f);
+	void (*props)(struct filter *f, struct sbuf *out);
+	void (*status_changed)(struct filter *f);
+	/* --- contract addition (filters/monitor helper) --- */
+	/*
+	 * @complete: optional: acquire resources (open files, sockets) once the
+	 *	netdev and position are resolved, as QEMU's complete() does; setup
+	 *	only parses, so a bad option never truncates a file. 0 or -1.
+	 */
+	int (*complete)(struct filter *f, struct error *e);
+	/* --- end of contract addition --- */
+};
+
+/**
+ * struct filter - common part of every filter
+ * @ops:	type
+ * @id:		object id
+ * @nc:		the netdev it is attached to
+ * @dir:	queue= direction
+ * @on:		status=on
+ * @next:	next filter on @nc (head to tail)
+ * @prev:	previous filter on @nc
+ */
+struct filter {
+	const struct filter_ops *ops;
+	char *id;
+	struct net_client *nc;
+	enum filter_dir dir;
+	bool on;
+	struct filter *next, *prev;
+	/* --- contract addition (filters/monitor helper) --- */
+	/* @position: position= as given ("tail" by default); @insert_before: insert=before */
+	char *position;
+	bool insert_before;
+	/* --- end of contract addition --- */
+};
+
+struct opts;
+
+/* filter_object_add() - -object / object-add: options include qom-type (or the
+ * implied first key) and id; QEMU's errors */
+int filter_object_add(struct opts *o, struct error *e);
+/* filter_object_del() - object-del */
+int filter_object_del(const char *id, struct error *e);
+struct filter *filter_find(const char *id);
+
+/* filter_run() - core send path hook: run @nc's filters for @dir; >0 consumed */
+ssize_t filter_run(struct net_client *nc, struct net_client *sender, enum filter_dir dir,
+		   const struct iovec *iov, int iovcnt);
+/* filter_detach_all() - remove @nc's filters (netdev deletion) */
+void filter_detach_all(struct net_client *nc);
+/* filter_info() - "filters:\n  - id: type=...\n" lines for info network */
+void filter_info(struct net_client *nc, struct sbuf *out);
+
+extern const struct filter_ops filter_dump_ops;
+
+#endif /* QNET_FILTER_H */

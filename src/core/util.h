@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* util.h - small helpers shared by every module: errors, string buffers, macros */
+#ifndef QNET_UTIL_H
+#define QNET_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define QNET_VERSION "0.1.0"
+
+/**
+ * struct error - an error message for the user, QEMU's text where QEMU has one
+ * @set:	true once a message is stored
+ * @msg:	the message, without program name or trailing newline
+ *
+ * Functions that can fail take a struct error * as their last parameter (NULL
+ * allowed: the message is dropped), return -1 (or NULL/false) and fill it.
+ */
+struct error {
+	bool set;
+	char msg[512];
+};
+
+/**
+ * err_set() - store a message (first one wins) and return -1
+ */
+int err_set(struct error *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/**
+ * err_set_errno() - like err_set(), appending ": strerror(errnum)"
+ */
+int err_set_errno(struct error *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * struct sbuf - growable NUL-terminated string buffer
+ */
+struct sbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap);
+void sbuf_free(struct sbuf *b);
+/* sbuf_str() - the contents, "" for an empty buffer */
+const char *sbuf_str(const struct sbuf *b);
+
+void *xmalloc(size_t n);
+void *xzalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* set_nonblock() - O_NONBLOCK on fd; 0 or -errno */
+int set_nonblock(int fd);
+
+#endif /* QNET_UTIL_H */

@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# run-units.sh DIR BIN... - run unit test binaries, sum their "N passed, N failed" lines
+set -u
+shift
+pass=0 fail=0
+for b in "$@"; do
+	out=$("$b" 2>&1); rc=$?
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+	if [ -z "$line" ]; then
+		printf '%s\n' "$out"
+		echo "FAIL $(basename "$b"): no summary line (exit $rc)"
+		fail=$((fail + 1)); continue
+	fi
+	p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	[ "$f" -ne 0 ] && printf '%s\n' "$out"
+	echo "$(basename "$b"): $p passed, $f failed"
+	pass=$((pass + p)); fail=$((fail + f))
+done
+echo "units: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
