@@ -15,7 +15,7 @@ LDLIBS  += -ljson-c
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B       := build
-SRCS    := $(sort $(wildcard src/core/*.c src/backends/*.c src/cli/*.c src/monitor/*.c))
+SRCS    := $(sort $(wildcard src/core/*.c src/backends/*.c src/stack/*.c src/cli/*.c src/monitor/*.c))
 LIBSRCS := $(SRCS)
 OBJS    := $(LIBSRCS:%.c=$(B)/%.o)
 SOBJS   := $(LIBSRCS:%.c=$(B)/san/%.o)

@@ -352,7 +352,7 @@ static int hub_netdev_init(struct opts *o, const char *id, struct net_client *pe
 	if (r == 0)
 		return err_set(e, "Parameter 'hubid' is missing");
 	if (hubid < INT32_MIN || hubid > INT32_MAX)
-		return err_set(e, "Parameter 'hubid' expects int32");
+		return err_set(e, "Parameter 'hubid' expects int32_t");
 	if (opts_get_u64(o, "ageing", &ageing, e) < 0)
 		return -1;
 	if (ageing == 0 || ageing > 86400)

@@ -378,6 +378,10 @@ ssize_t net_send(struct net_client *sender, const struct iovec *iov, int iovcnt,
 
 	if (sender->link_down || !peer)
 		return (ssize_t)size;
+	if (size == 0) {	/* nothing to deliver: consumed, so the sender goes on */
+		sender->stats.drops++;
+		return 1;
+	}
 	if (size > NET_BUFSIZE) {
 		sender->stats.drops++;
 		return (ssize_t)size;

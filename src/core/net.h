@@ -182,7 +182,8 @@ struct net_client *net_first(void);
  * net_send() - send one frame from @sender to its peer
  * @cb:		sent callback, or NULL (the frame may then be dropped when queues are full)
  *
- * Return: >0 (bytes) delivered or discarded on purpose (no peer, link down),
+ * Return: >0 (bytes) delivered or discarded on purpose (no peer, link down; an empty
+ *	   frame is dropped, counted, and reported as 1),
  *	   0 queued: with a callback, stop producing until it fires,
  *	   <0 dropped.
  */

@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: MIT
+// dgram.c - the dgram netdev: one Ethernet frame per UDP or unix datagram (QEMU 7.2 net/dgram.c)
+
+/*
+ * DOC: Theory of operation
+ *
+ * -netdev dgram,id=ID,local.type=...,remote.type=... binds a datagram socket
+ * and exchanges raw frames with whoever sends to it, sending its own frames to
+ * the remote address (or to a multicast group). The option combinations, error
+ * texts and info_str strings are QEMU 7.2's.
+ *
+ * RX: one recvmmsg() per wakeup reads up to DGRAM_BATCH datagrams into fixed
+ * slots. They are handed to the peer one by one; when net_send() returns 0 the
+ * rest of the batch stays in the slots and reading stops until the sent
+ * callback fires, which resumes the batch (from a deferred handler, never
+ * re-entering the core) and then the fd.
+ *
+ * TX: receive() copies the frame into one of DGRAM_BATCH slots and defers a
+ * flush, which sends every slot filled during this batch of events with one
+ * sendmmsg() (one datagram per frame). When the slots are full, receive()
+ * flushes first; if the socket is still full (EAGAIN) it returns 0, so the core
+ * keeps the frame. An inet socket then waits for EPOLLOUT. A unix socket that is
+ * not connected reports writable even while the remote's queue is full, so it
+ * retries from a short timer instead of spinning. Once the slots drain, the
+ * core's queue is flushed with net_flush_queued(). A frame a send rejects for
+ * good (no remote bound yet, ...) is dropped and counted.
+ *
+ * Deliberate differences from QEMU 7.2: a zero-length datagram is dropped
+ * instead of stopping the netdev for good; local.type=fd with a multicast
+ * remote clones the socket for the remote group (QEMU 7.2 fails with "port
+ * number '(null)' is invalid"); unix paths qnet bound are unlinked at cleanup;
+ * local.abstract=on is honoured for unix addresses.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../cli/netdev.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/net.h"
+
+/* Datagrams read per recvmmsg() */
+#define DGRAM_BATCH 32
+/* Retry interval for a unix socket whose remote was full (ms) */
+#define DGRAM_UNIX_RETRY_MS 1
+
+enum dgram_addr_type { DGRAM_ADDR_NONE, DGRAM_ADDR_INET, DGRAM_ADDR_UNIX, DGRAM_ADDR_VSOCK,
+		       DGRAM_ADDR_FD };
+
+/**
+ * struct dgram_addr - a QAPI SocketAddress read from "local." or "remote." keys
+ * @type:	which variant, DGRAM_ADDR_NONE when absent
+ * @host:	inet host (vsock: cid)
+ * @port:	inet/vsock port, a string as in QAPI
+ * @path:	unix path
+ * @abstract:	unix: abstract namespace
+ * @tight:	unix abstract: address length covers the name only (default on)
+ * @str:	fd: number
+ */
+struct dgram_addr {
+	enum dgram_addr_type type;
+	const char *host, *port;
+	const char *path;
+	bool abstract, tight;
+	const char *str;
+};
+
+/**
+ * struct dgram - one dgram netdev
+ * @nc:		the net client (first)
+ * @fd:		the datagram socket
+ * @lfd:	its loop handle
+ * @dest:	where frames go; @dest_len 0 means send() on a connected fd
+ * @dest_len:	length of @dest
+ * @is_unix:	@dest is a unix address (retry by timer, see the DOC block)
+ * @retry:	the unix retry timer
+ * @resume:	deferred: continue a paused batch once the sent callback fired
+ * @write_wait:	a send hit EAGAIN: waiting to flush the core's queue
+ * @dead:	the fd hung up: no more reading
+ * @in_flight:	sent callbacks outstanding (0 or 1)
+ * @rx_count:	datagrams in the current batch
+ * @rx_next:	next one to hand to the peer
+ * @msgs, @iov:	recvmmsg slots
+ * @rxbuf:	DGRAM_BATCH * NET_BUFSIZE bytes (pages are touched only as used)
+ * @unlink_path: unix path qnet bound, removed at cleanup if it is still ours
+ * @unlink_dev, @unlink_ino: identity of that socket file
+ * @rx_dropped:	datagrams dropped on input (empty or truncated)
+ * @txflush:	deferred: send the filled TX slots
+ * @tx_head:	first TX slot not sent yet
+ * @tx_count:	TX slots filled
+ * @tx_msgs, @tx_iov: sendmmsg slots
+ * @txbuf:	DGRAM_BATCH * NET_BUFSIZE bytes
+ * @tx_dropped:	frames a send rejected for good
+ */
+struct dgram {
+	struct net_client nc;
+	int fd;
+	struct loop_fd lfd;
+	struct sockaddr_storage dest;
+	socklen_t dest_len;
+	bool is_unix;
+	struct loop_timer retry;
+	struct loop_defer resume;
+	bool write_wait;
+	bool dead;
+	unsigned in_flight;
+	unsigned rx_count, rx_next;
+	struct mmsghdr msgs[DGRAM_BATCH];
+	struct iovec iov[DGRAM_BATCH];
+	uint8_t *rxbuf;
+	char *unlink_path;
+	dev_t unlink_dev;
+	ino_t unlink_ino;
+	uint64_t rx_dropped;
+	struct loop_defer txflush;
+	unsigned tx_head, tx_count;
+	struct mmsghdr tx_msgs[DGRAM_BATCH];
+	struct iovec tx_iov[DGRAM_BATCH];
+	uint8_t *txbuf;
+	uint64_t tx_dropped;
+};
+
+static void dgram_update_events(struct dgram *s)
+{
+	uint32_t ev = 0;
+
+	if (s->fd < 0 || s->dead)
+		return;
+	if (!s->in_flight && s->rx_next >= s->rx_count)
+		ev |= EPOLLIN;
+	if (s->write_wait && !s->is_unix)
+		ev |= EPOLLOUT;
+	loop_fd_mod(&s->lfd, ev);
+}
+
+static void dgram_sent(struct net_client *nc, ssize_t ret)
+{
+	struct dgram *s = container_of(nc, struct dgram, nc);
+
+	(void)ret;
+	if (s->in_flight)
+		s->in_flight--;
+	loop_defer(&s->resume);
+}
+
+/**
+ * dgram_deliver() - hand the rest of the current batch to the peer
+ * @s:	the netdev
+ *
+ * Stops at the first frame the core queued (net_send() returned 0 and the sent
+ * callback has not fired yet); dgram_resume() continues from there.
+ */
+static void dgram_deliver(struct dgram *s)
+{
+	while (!s->in_flight && s->rx_next < s->rx_count) {
+		unsigned i = s->rx_next++;
+		size_t len = s->msgs[i].msg_len;
+
+		if (!len || (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+			s->rx_dropped++;
+			continue;
+		}
+		s->in_flight++;
+		if (net_send_buf(&s->nc, s->iov[i].iov_base, len, dgram_sent) != 0 &&
+		    s->in_flight)
+			s->in_flight--;
+	}
+}
+
+static void dgram_resume(struct loop_defer *d)
+{
+	struct dgram *s = d->opaque;
+
+	dgram_deliver(s);
+	dgram_update_events(s);
+}
+
+static void dgram_prepare_slots(struct dgram *s)
+{
+	for (unsigned i = 0; i < DGRAM_BATCH; i++) {
+		s->iov[i].iov_base = s->rxbuf + (size_t)i * NET_BUFSIZE;
+		s->iov[i].iov_len = NET_BUFSIZE;
+		memset(&s->msgs[i].msg_hdr, 0, sizeof(s->msgs[i].msg_hdr));
+		s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
+		s->msgs[i].msg_hdr.msg_iovlen = 1;
+		s->msgs[i].msg_len = 0;
+	}
+}
+
+static void dgram_read(struct dgram *s)
+{
+	int n;
+
+	if (s->in_flight || s->rx_next < s->rx_count)
+		return;
+	dgram_prepare_slots(s);
+	do {
+		n = recvmmsg(s->fd, s->msgs, DGRAM_BATCH, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return;
+	s->rx_count = (unsigned)n;
+	s->rx_next = 0;
+	dgram_deliver(s);
+}
+
+/* dgram_wait_writable() - the socket is full: retry when it can take more */
+static void dgram_wait_writable(struct dgram *s)
+{
+	s->write_wait = true;
+	if (s->is_unix)
+		loop_timer_arm(&s->retry, DGRAM_UNIX_RETRY_MS);
+	dgram_update_events(s);
+}
+
+/**
+ * dgram_tx_send() - send the filled TX slots with sendmmsg()
+ * @s:	the netdev
+ *
+ * Return: true when every slot went out (or was dropped), false on EAGAIN
+ */
+static bool dgram_tx_send(struct dgram *s)
+{
+	while (s->tx_head < s->tx_count) {
+		int n;
+
+		do {
+			n = sendmmsg(s->fd, &s->tx_msgs[s->tx_head], s->tx_count - s->tx_head,
+				     MSG_DONTWAIT | MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			if (errno == ENOBUFS) {
+				/* the kernel's queue is full: drop, like a lost datagram */
+				s->tx_dropped++;
+				s->nc.stats.drops++;
+				s->tx_head++;
+				continue;
+			}
+			return false;
+		}
+		if (n < 0) {
+			/* this frame can't go (remote not bound...): drop it, go on */
+			s->tx_dropped++;
+			s->nc.stats.drops++;
+			s->tx_head++;
+			continue;
+		}
+		s->tx_head += (unsigned)n;
+	}
+	s->tx_head = s->tx_count = 0;
+	return true;
+}
+
+/* dgram_tx_flush() - deferred: send what receive() collected; on EAGAIN wait */
+static void dgram_tx_flush(struct loop_defer *d)
+{
+	struct dgram *s = d->opaque;
+
+	if (s->fd < 0)
+		return;
+	if (!dgram_tx_send(s))
+		dgram_wait_writable(s);
+}
+
+/* dgram_writable() - the socket can take more: our slots first, then the core's queue */
+static void dgram_writable(struct dgram *s)
+{
+	s->write_wait = false;
+	if (!dgram_tx_send(s)) {
+		dgram_wait_writable(s);
+		return;
+	}
+	net_flush_queued(&s->nc);
+	dgram_update_events(s);
+}
+
+static void dgram_retry_timer(struct loop_timer *t)
+{
+	dgram_writable(t->opaque);
+}
+
+static void dgram_event(struct loop_fd *h, uint32_t events)
+{
+	struct dgram *s = h->opaque;
+
+	if (events & EPOLLERR) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		/* clears a pending ICMP/peer error so it does not fire again */
+		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	}
+	if ((events & EPOLLHUP) && !(events & EPOLLIN)) {
+		/* a connected fd whose peer is gone: stop, as QEMU does */
+		s->dead = true;
+		loop_fd_del(&s->lfd);
+		return;
+	}
+	if (events & EPOLLOUT)
+		dgram_writable(s);
+	if (events & EPOLLIN)
+		dgram_read(s);
+	dgram_update_events(s);
+}
+
+/**
+ * dgram_receive() - take a frame from the peer into a TX slot
+ * Return: the size; 0 when the slots are full and the socket too (EAGAIN)
+ */
+static ssize_t dgram_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+{
+	struct dgram *s = container_of(nc, struct dgram, nc);
+	size_t size = net_iov_size(iov, iovcnt);
+	unsigned i;
+
+	if (s->fd < 0)
+		return -1;
+	if (size > NET_BUFSIZE)
+		return -EMSGSIZE;
+	if (s->write_wait)
+		return 0;
+	if (s->tx_count == DGRAM_BATCH && !dgram_tx_send(s)) {
+		dgram_wait_writable(s);
+		return 0;
+	}
+	i = s->tx_count++;
+	s->tx_iov[i].iov_len = net_iov_copy(s->tx_iov[i].iov_base, NET_BUFSIZE, iov, iovcnt);
+	loop_defer(&s->txflush);
+	return size ? (ssize_t)size : 1;
+}
+
+static void dgram_cleanup(struct net_client *nc)
+{
+	struct dgram *s = container_of(nc, struct dgram, nc);
+	struct stat st;
+
+	loop_defer_cancel(&s->resume);
+	loop_defer_cancel(&s->txflush);
+	loop_timer_cancel(&s->retry);
+	if (s->fd >= 0) {
+		/* best effort for frames still in the slots */
+		if (s->txbuf)
+			dgram_tx_send(s);
+		loop_fd_del(&s->lfd);
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->unlink_path && !stat(s->unlink_path, &st) && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == s->unlink_dev && st.st_ino == s->unlink_ino)
+		unlink(s->unlink_path);
+	free(s->unlink_path);
+	s->unlink_path = NULL;
+	free(s->rxbuf);
+	s->rxbuf = NULL;
+	free(s->txbuf);
+	s->txbuf = NULL;
+}
+
+static const struct net_client_ops dgram_ops = {
+	.driver = NET_DRIVER_DGRAM,
+	.size = sizeof(struct dgram),
+	.receive = dgram_receive,
+	.cleanup = dgram_cleanup,
+};
+
+/* ---- option parsing: QAPI SocketAddress as QEMU's keyval visitor reads it ---- */
+
+static bool dgram_has_prefix(const struct opts *o, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (int i = 0; i < o->n; i++)
+		if (!strncmp(o->v[i].key, prefix, n) && o->v[i].key[n] == '.')
+			return true;
+	return false;
+}
+
+static const char *dgram_get(struct opts *o, const char *prefix, const char *member)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s.%s", prefix, member);
+	return opts_get(o, key);
+}
+
+static const char *dgram_need(struct opts *o, const char *prefix, const char *member,
+			      struct error *e)
+{
+	const char *v = dgram_get(o, prefix, member);
+
+	if (!v)
+		err_set(e, "Parameter '%s.%s' is missing", prefix, member);
+	return v;
+}
+
+static int dgram_bool(struct opts *o, const char *prefix, const char *member, bool *out,
+		      struct error *e)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s.%s", prefix, member);
+	return opts_get_bool(o, key, out, e) < 0 ? -1 : 0;
+}
+
+static int dgram_parse_inet(struct opts *o, const char *prefix, struct dgram_addr *a,
+			    struct error *e)
+{
+	static const char *const flags[] = { "ipv4", "ipv6", "keep-alive", "mptcp" };
+	char key[64];
+	uint64_t to;
+	bool b;
+
+	a->host = dgram_need(o, prefix, "host", e);
+	if (!a->host)
+		return -1;
+	a->port = dgram_need(o, prefix, "port", e);
+	if (!a->port)
+		return -1;
+	/* accepted and, as in QEMU 7.2's dgram, without effect */
+	if (dgram_bool(o, prefix, "numeric", &b, e) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "%s.to", prefix);
+	if (opts_get_u64(o, key, &to, e) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (dgram_bool(o, prefix, flags[i], &b, e) < 0)
+			return -1;
+	return 0;
+}
+
+/**
+ * dgram_parse_addr() - read a SocketAddress under @prefix ("local"/"remote")
+ * @o:		options
+ * @prefix:	the member name
+ * @a:		filled in; type DGRAM_ADDR_NONE when no key has the prefix
+ * @e:		QEMU's visitor texts on error
+ *
+ * Return: 0 or -1
+ */
+static int dgram_parse_addr(struct opts *o, const char *prefix, struct dgram_addr *a,
+			    struct error *e)
+{
+	const char *type;
+
+	memset(a, 0, sizeof(*a));
+	a->tight = true;
+	if (opts_has(o, prefix))
+		return err_set(e, "Invalid parameter type for '%s', expected: object", prefix);
+	if (!dgram_has_prefix(o, prefix))
+		return 0;
+	type = dgram_need(o, prefix, "type", e);
+	if (!type)
+		return -1;
+	if (!strcmp(type, "inet")) {
+		a->type = DGRAM_ADDR_INET;
+		if (dgram_parse_inet(o, prefix, a, e) < 0)
+			return -1;
+	} else if (!strcmp(type, "unix")) {
+		a->type = DGRAM_ADDR_UNIX;
+		a->path = dgram_need(o, prefix, "path", e);
+		if (!a->path || dgram_bool(o, prefix, "abstract", &a->abstract, e) < 0 ||
+		    dgram_bool(o, prefix, "tight", &a->tight, e) < 0)
+			return -1;
+	} else if (!strcmp(type, "vsock")) {
+		a->type = DGRAM_ADDR_VSOCK;
+		a->host = dgram_need(o, prefix, "cid", e);
+		if (!a->host || !(a->port = dgram_need(o, prefix, "port", e)))
+			return -1;
+	} else if (!strcmp(type, "fd")) {
+		a->type = DGRAM_ADDR_FD;
+		a->str = dgram_need(o, prefix, "str", e);
+		if (!a->str)
+			return -1;
+	} else {
+		return err_set(e, "Parameter 'type' does not accept value '%s'", type);
+	}
+	for (int i = 0; i < o->n; i++) {
+		size_t n = strlen(prefix);
+
+		if (!o->v[i].used && !strncmp(o->v[i].key, prefix, n) && o->v[i].key[n] == '.')
+			return err_set(e, "Parameter '%s' is unexpected", o->v[i].key);
+	}
+	return 0;
+}
+
+/**
+ * dgram_host_port() - QEMU's convert_host_port(): IPv4 only, port base 0
+ * @sin:	result
+ * @host:	"" (any), dotted quad, or a name resolved to IPv4
+ * @port:	number as strtol base 0 reads it (trailing text ignored, as QEMU)
+ * @e:		error
+ *
+ * Return: 0 or -1
+ */
+static int dgram_host_port(struct sockaddr_in *sin, const char *host, const char *port,
+			   struct error *e)
+{
+	char *end;
+	long p;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	if (host[0] >= '0' && host[0] <= '9') {
+		if (!inet_aton(host, &sin->sin_addr))
+			return err_set(e, "host address '%s' is not a valid IPv4 address", host);
+	} else if (host[0]) {
+		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM };
+		struct addrinfo *res = NULL;
+
+		if (getaddrinfo(host, NULL, &hints, &res) || !res)
+			return err_set(e, "can't resolve host address '%s'", host);
+		sin->sin_addr = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr;
+		freeaddrinfo(res);
+	}
+	errno = 0;
+	p = strtol(port, &end, 0);
+	if (end == port || errno == ERANGE)
+		return err_set(e, "port number '%s' is invalid", port);
+	sin->sin_port = htons((uint16_t)p);
+	return 0;
+}
+
+/**
+ * dgram_unix_addr() - a sockaddr_un for @a
+ * Return: the address length, or 0 with "UNIX socket path '%s' is too long"
+ */
+static socklen_t dgram_unix_addr(struct sockaddr_un *sun, const struct dgram_addr *a,
+				 struct error *e)
+{
+	size_t len = strlen(a->path), off = a->abstract ? 1 : 0;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (len + off >= sizeof(sun->sun_path)) {
+		err_set(e, "UNIX socket path '%s' is too long", a->path);
+		return 0;
+	}
+	memcpy(sun->sun_path + off, a->path, len);
+	if (a->abstract && a->tight)
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+	return sizeof(*sun);
+}
+
+/* dgram_fd_param() - QEMU's monitor_fd_param() at start-up: a plain number */
+static int dgram_fd_param(const char *str, struct error *e)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(str, &end, 10);
+	if (end == str || *end || errno || v < 0 || v > INT_MAX)
+		return err_set(e, "Invalid file descriptor number '%s'", str);
+	return (int)v;
+}
+
+static int dgram_take_fd(const char *id, const char *str, struct error *e)
+{
+	int fd = dgram_fd_param(str, e), r;
+
+	if (fd < 0)
+		return -1;
+	r = set_nonblock(fd);
+	if (r < 0)
+		return err_set_errno(e, -r, "%s: Can't use file descriptor %d", id, fd);
+	return fd;
+}
+
+/**
+ * dgram_mcast_socket() - a socket bound to the group, member of it, looping back
+ * @group:	multicast group and port
+ * @local:	interface address for membership and sending, or NULL
+ * @e:		QEMU's texts
+ *
+ * Return: the fd (non-blocking) or -1
+ */
+static int dgram_mcast_socket(const struct sockaddr_in *group, const struct in_addr *local,
+			      struct error *e)
+{
+	struct ip_mreq mreq = { .imr_multiaddr = group->sin_addr };
+	int fd, one = 1;
+
+	if (!IN_MULTICAST(ntohl(group->sin_addr.s_addr)))
+		return err_set(e, "specified mcastaddr %s (0x%08x) does not contain a multicast address",
+			       inet_ntoa(group->sin_addr), ntohl(group->sin_addr.s_addr));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create datagram socket");
+	mreq.imr_interface.s_addr = local ? local->s_addr : htonl(INADDR_ANY);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
+	} else if (bind(fd, (const struct sockaddr *)group, sizeof(*group)) < 0) {
+		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(group->sin_addr));
+	} else if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
+		err_set_errno(e, errno, "can't add socket to multicast group %s",
+			      inet_ntoa(mreq.imr_multiaddr));
+	} else if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)) < 0) {
+		err_set_errno(e, errno, "can't force multicast message to loopback");
+	} else if (local && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, local, sizeof(*local)) < 0) {
+		err_set_errno(e, errno, "can't set the default network send interface");
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/* dgram_set_dest() - where frames go (@len 0: send() on a connected fd); sets up the TX slots */
+static void dgram_set_dest(struct dgram *s, const void *addr, socklen_t len)
+{
+	if (len)
+		memcpy(&s->dest, addr, len);
+	s->dest_len = len;
+	for (unsigned i = 0; i < DGRAM_BATCH; i++) {
+		struct msghdr *mh = &s->tx_msgs[i].msg_hdr;
+
+		s->tx_iov[i].iov_base = s->txbuf + (size_t)i * NET_BUFSIZE;
+		s->tx_iov[i].iov_len = 0;
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = len ? &s->dest : NULL;
+		mh->msg_namelen = len;
+		mh->msg_iov = &s->tx_iov[i];
+		mh->msg_iovlen = 1;
+	}
+}
+
+/* dgram_new() - the client around a ready socket; takes @fd */
+static struct dgram *dgram_new(struct net_client *peer, const char *model, const char *id,
+			       int fd, struct error *e)
+{
+	struct dgram *s;
+	int r;
+
+	s = container_of(net_client_new(&dgram_ops, peer, model, id), struct dgram, nc);
+	s->fd = -1;
+	s->lfd.fd = -1;
+	s->rxbuf = xmalloc((size_t)DGRAM_BATCH * NET_BUFSIZE);
+	s->txbuf = xmalloc((size_t)DGRAM_BATCH * NET_BUFSIZE);
+	loop_timer_init(&s->retry, dgram_retry_timer, s);
+	loop_defer_init(&s->resume, dgram_resume, s);
+	loop_defer_init(&s->txflush, dgram_tx_flush, s);
+	dgram_set_dest(s, NULL, 0);
+	r = loop_fd_add(&s->lfd, fd, EPOLLIN, dgram_event, s);
+	if (r < 0) {
+		err_set_errno(e, -r, "can't watch datagram socket");
+		close(fd);
+		net_client_free(&s->nc);
+		return NULL;
+	}
+	s->fd = fd;
+	return s;
+}
+
+static int dgram_init_mcast(const struct dgram_addr *local, const struct sockaddr_in *group,
+			    const char *id, struct net_client *peer, struct error *e)
+{
+	struct in_addr laddr;
+	struct dgram *s;
+	int fd = -1, ufd = -1;
+
+	if (!local->type) {
+		fd = dgram_mcast_socket(group, NULL, e);
+	} else if (local->type == DGRAM_ADDR_INET) {
+		if (!inet_aton(local->host, &laddr))
+			return err_set(e, "localaddr '%s' is not a valid IPv4 address", local->host);
+		fd = dgram_mcast_socket(group, &laddr, e);
+	} else if (local->type == DGRAM_ADDR_FD) {
+		ufd = dgram_take_fd(id, local->str, e);
+		if (ufd < 0)
+			return -1;
+		fd = dgram_mcast_socket(group, NULL, e);
+		if (fd >= 0) {
+			/* "clone": the user's fd number now names the group socket */
+			if (dup2(fd, ufd) < 0) {
+				err_set_errno(e, errno, "can't setup multicast destination address");
+				close(fd);
+				close(ufd);
+				return -1;
+			}
+			close(fd);
+			fd = ufd;
+		} else {
+			close(ufd);
+		}
+	} else {
+		return err_set(e, "only support inet or fd type for local");
+	}
+	if (fd < 0)
+		return -1;
+	s = dgram_new(peer, "dram", id, fd, e);
+	if (!s)
+		return -1;
+	dgram_set_dest(s, group, sizeof(*group));
+	if (local->type == DGRAM_ADDR_FD)
+		net_set_info_str(&s->nc, "fd=%d (cloned mcast=%s:%d)", fd,
+				 inet_ntoa(group->sin_addr), ntohs(group->sin_port));
+	else
+		net_set_info_str(&s->nc, "mcast=%s:%d", inet_ntoa(group->sin_addr),
+				 ntohs(group->sin_port));
+	return 0;
+}
+
+static int dgram_init_inet(const struct dgram_addr *local, const struct dgram_addr *remote,
+			   const char *id, struct net_client *peer, struct error *e)
+{
+	struct sockaddr_in lsin, rsin;
+	struct dgram *s;
+	char lhost[INET_ADDRSTRLEN];
+	int fd, one = 1;
+
+	if (dgram_host_port(&lsin, local->host, local->port, e) < 0 ||
+	    dgram_host_port(&rsin, remote->host, remote->port, e) < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create datagram socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&lsin, sizeof(lsin)) < 0) {
+		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(lsin.sin_addr));
+		close(fd);
+		return -1;
+	}
+	s = dgram_new(peer, "dgram", id, fd, e);
+	if (!s)
+		return -1;
+	dgram_set_dest(s, &rsin, sizeof(rsin));
+	inet_ntop(AF_INET, &lsin.sin_addr, lhost, sizeof(lhost));
+	net_set_info_str(&s->nc, "udp=%s:%d/%s:%d", lhost, ntohs(lsin.sin_port),
+			 inet_ntoa(rsin.sin_addr), ntohs(rsin.sin_port));
+	return 0;
+}
+
+static int dgram_init_unix(const struct dgram_addr *local, const struct dgram_addr *remote,
+			   const char *id, struct net_client *peer, struct error *e)
+{
+	struct sockaddr_un lsun, rsun;
+	socklen_t llen, rlen;
+	struct dgram *s;
+	struct stat st;
+	int fd;
+
+	if (!local->abstract && unlink(local->path) < 0 && errno != ENOENT)
+		return err_set_errno(e, errno, "failed to unlink socket %s", local->path);
+	llen = dgram_unix_addr(&lsun, local, e);
+	rlen = dgram_unix_addr(&rsun, remote, e);
+	if (!llen || !rlen)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create datagram socket");
+	if (bind(fd, (struct sockaddr *)&lsun, llen) < 0) {
+		err_set_errno(e, errno, "can't bind unix=%s to socket", local->path);
+		close(fd);
+		return -1;
+	}
+	s = dgram_new(peer, "dgram", id, fd, e);
+	if (!s)
+		return -1;
+	dgram_set_dest(s, &rsun, rlen);
+	s->is_unix = true;
+	if (!local->abstract && !stat(local->path, &st)) {
+		s->unlink_path = xstrdup(local->path);
+		s->unlink_dev = st.st_dev;
+		s->unlink_ino = st.st_ino;
+	}
+	net_set_info_str(&s->nc, "udp=%s:%s", local->path, remote->path);
+	return 0;
+}
+
+static const char *dgram_family_str(int family)
+{
+	switch (family) {
+	case AF_INET:
+	case AF_INET6:
+		return "inet";
+	case AF_UNIX:
+		return "unix";
+	case AF_VSOCK:
+		return "vsock";
+	default:
+		return NULL;
+	}
+}
+
+static int dgram_init_fd(const struct dgram_addr *local, const char *id,
+			 struct net_client *peer, struct error *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *family;
+	struct dgram *s;
+	int fd;
+
+	fd = dgram_take_fd(id, local->str, e);
+	if (fd < 0)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return err_set_errno(e, errno, "Unable to query local socket address");
+	family = dgram_family_str(ss.ss_family);
+	if (!family)
+		return err_set(e, "socket family %d unsupported", ss.ss_family);
+	s = dgram_new(peer, "dgram", id, fd, e);
+	if (!s)
+		return -1;
+	s->is_unix = ss.ss_family == AF_UNIX;
+	net_set_info_str(&s->nc, "fd=%d %s", fd, family);
+	return 0;
+}
+
+/**
+ * dgram_init() - -netdev dgram: check the combination as QEMU 7.2 does, create
+ * Return: 0 or -1 with @e set
+ */
+static int dgram_init(struct opts *o, const char *id, struct net_client *peer, struct error *e)
+{
+	struct dgram_addr local, remote;
+
+	if (dgram_parse_addr(o, "local", &local, e) < 0 ||
+	    dgram_parse_addr(o, "remote", &remote, e) < 0)
+		return -1;
+
+	if (remote.type == DGRAM_ADDR_INET) {
+		struct sockaddr_in group;
+
+		if (dgram_host_port(&group, remote.host, remote.port, e) < 0)
+			return -1;
+		if (IN_MULTICAST(ntohl(group.sin_addr.s_addr)))
+			return dgram_init_mcast(&local, &group, id, peer, e);
+	}
+
+	if (!local.type)
+		return err_set(e, "dgram requires local= parameter");
+	if (remote.type) {
+		if (local.type == DGRAM_ADDR_FD)
+			return err_set(e, "don't set remote with local.fd");
+		if (remote.type != local.type)
+			return err_set(e, "remote and local types must be the same");
+	} else if (local.type != DGRAM_ADDR_FD) {
+		return err_set(e, "type=inet or type=unix requires remote parameter");
+	}
+
+	switch (local.type) {
+	case DGRAM_ADDR_INET:
+		return dgram_init_inet(&local, &remote, id, peer, e);
+	case DGRAM_ADDR_UNIX:
+		return dgram_init_unix(&local, &remote, id, peer, e);
+	case DGRAM_ADDR_FD:
+		return dgram_init_fd(&local, id, peer, e);
+	default:
+		return err_set(e, "only support inet or fd type for local");
+	}
+}
+
+static const struct opt_desc dgram_opts[] = {
+	{ "local.", OPT_STRING,
+	  "local address: local.type=inet,local.host=H,local.port=P | "
+	  "local.type=unix,local.path=PATH | local.type=fd,local.str=FD" },
+	{ "remote.", OPT_STRING,
+	  "remote address (inet unicast or multicast group, or unix; same type as local)" },
+	{ NULL, OPT_STRING, NULL },
+};
+
+const struct netdev_type netdev_dgram = {
+	.name = "dgram",
+	.driver = NET_DRIVER_DGRAM,
+	.opts = dgram_opts,
+	.modern = true,
+	.legacy_ok = false,
+	.init = dgram_init,
+};

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: MIT
+/* socket.c - legacy -netdev socket (QEMU 7.2): listen/connect/fd streams, mcast and udp */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../cli/netdev.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/net.h"
+#include "stream_data.h"
+
+/* datagrams read per wakeup */
+#define SOCKET_DGRAM_BUDGET 32
+
+enum socket_mode { SOCKET_FD, SOCKET_LISTEN, SOCKET_CONNECT, SOCKET_MCAST, SOCKET_UDP };
+
+/**
+ * struct socket_nd - one -netdev socket
+ * @nc:		the client (first)
+ * @mode:	how it was set up
+ * @dgram:	true for mcast=, udp= and datagram fds
+ * @conn:	stream modes: the framed connection
+ * @listen:	listen=: the listening socket (not polled while a peer is connected)
+ * @dfd:	datagram modes: the socket
+ * @dst:	datagram modes: where frames go (mcast group or udp remote)
+ * @use_send:	datagram fd: send() on the fd instead of sendto(@dst)
+ * @dbuf:	datagram receive buffer (NET_BUFSIZE)
+ * @dpaused:	net_send() said 0: not reading until the sent callback
+ * @dblocked:	receive() said 0 (EAGAIN): net_flush_queued() once writable
+ */
+struct socket_nd {
+	struct net_client nc;
+	enum socket_mode mode;
+	bool dgram;
+	struct stream_conn conn;
+	struct loop_fd listen;
+	struct loop_fd dfd;
+	struct sockaddr_in dst;
+	bool use_send;
+	uint8_t *dbuf;
+	bool dpaused, dblocked;
+};
+
+/**
+ * socket_parse_host_port() - QEMU's parse_host_port(): "[host]:port", IPv4 only
+ */
+static int socket_parse_host_port(struct sockaddr_in *sa, const char *str, struct error *e)
+{
+	const char *colon = strchr(str, ':');
+	const char *p;
+	char *host, *end;
+	long port;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!colon)
+		return err_set(e, "host address '%s' doesn't contain ':' separating host from port",
+			       str);
+	host = xasprintf("%.*s", (int)(colon - str), str);
+	p = colon + 1;
+	sa->sin_family = AF_INET;
+	if (host[0] && isdigit((unsigned char)host[0])) {
+		if (!inet_aton(host, &sa->sin_addr)) {
+			err_set(e, "host address '%s' is not a valid IPv4 address", host);
+			free(host);
+			return -1;
+		}
+	} else if (host[0]) {
+		struct hostent *he = gethostbyname(host);
+
+		if (!he || he->h_addrtype != AF_INET) {
+			err_set(e, "can't resolve host address '%s'", host);
+			free(host);
+			return -1;
+		}
+		memcpy(&sa->sin_addr, he->h_addr_list[0], sizeof(sa->sin_addr));
+	}
+	free(host);
+	port = strtol(p, &end, 0);
+	if (end == p)
+		return err_set(e, "port number '%s' is invalid", p);
+	sa->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+/* ---- stream modes ---- */
+
+static void socket_sent(struct net_client *nc, ssize_t ret)
+{
+	struct socket_nd *s = (struct socket_nd *)nc;
+
+	if (s->dgram) {
+		if (s->dpaused && s->dfd.fd >= 0) {
+			s->dpaused = false;
+			loop_fd_mod(&s->dfd, EPOLLIN | (s->dblocked ? EPOLLOUT : 0));
+		}
+		return;
+	}
+	stream_conn_resume(&s->conn);
+}
+
+static void socket_conn_event(struct stream_conn *c, enum stream_conn_event ev, int err)
+{
+	struct socket_nd *s = c->opaque;
+
+	if (ev == STREAM_CONN_UP) {
+		/* connect= finished: frames held meanwhile go out now */
+		net_flush_queued(&s->nc);
+		return;
+	}
+	/* QEMU's end of connection: link down, info_str cleared, accept again */
+	net_set_link_down(&s->nc, true);
+	net_set_info_str(&s->nc, "%s", "");
+	stream_conn_release_queue(c);
+	if (s->mode == SOCKET_LISTEN && s->listen.fd >= 0)
+		loop_fd_mod(&s->listen, EPOLLIN);
+}
+
+static void socket_accept_cb(struct loop_fd *h, uint32_t events)
+{
+	struct socket_nd *s = h->opaque;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char ip[INET_ADDRSTRLEN];
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	fd = accept4(h->fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	loop_fd_mod(&s->listen, 0);
+	if (stream_conn_attach(&s->conn, fd, false) < 0) {
+		loop_fd_mod(&s->listen, EPOLLIN);
+		return;
+	}
+	net_set_link_down(&s->nc, false);
+	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+	net_set_info_str(&s->nc, "socket: connection from %s:%d", ip, ntohs(sa.sin_port));
+}
+
+/* ---- datagram modes ---- */
+
+static void socket_dgram_read(struct socket_nd *s)
+{
+	int budget = SOCKET_DGRAM_BUDGET;
+
+	while (budget-- > 0 && !s->dpaused) {
+		ssize_t n = recv(s->dfd.fd, s->dbuf, NET_BUFSIZE, 0);
+
+		if (n < 0)
+			return;
+		if (n == 0)
+			continue; /* QEMU stops reading forever here; qnet ignores it */
+		if (net_send_buf(&s->nc, s->dbuf, (size_t)n, socket_sent) == 0) {
+			s->dpaused = true;
+			loop_fd_mod(&s->dfd, s->dblocked ? EPOLLOUT : 0);
+		}
+	}
+}
+
+static void socket_dgram_cb(struct loop_fd *h, uint32_t events)
+{
+	struct socket_nd *s = h->opaque;
+
+	if (events & EPOLLOUT) {
+		s->dblocked = false;
+		loop_fd_mod(&s->dfd, s->dpaused ? 0 : EPOLLIN);
+		net_flush_queued(&s->nc);
+	}
+	if ((events & (EPOLLIN | EPOLLERR)) && !s->dpaused)
+		socket_dgram_read(s);
+}
+
+static ssize_t socket_dgram_receive(struct socket_nd *s, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr m;
+	ssize_t r;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = (struct iovec *)iov;
+	m.msg_iovlen = (size_t)iovcnt;
+	if (!s->use_send) {
+		m.msg_name = &s->dst;
+		m.msg_namelen = sizeof(s->dst);
+	}
+	do {
+		r = sendmsg(s->dfd.fd, &m, MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		s->dblocked = true;
+		loop_fd_mod(&s->dfd, EPOLLOUT | (s->dpaused ? 0 : EPOLLIN));
+		return 0;
+	}
+	return r < 0 ? -errno : r;
+}
+
+static int socket_dgram_start(struct socket_nd *s, int fd)
+{
+	s->dgram = true;
+	s->dbuf = xmalloc(NET_BUFSIZE);
+	if (set_nonblock(fd) < 0 || loop_fd_add(&s->dfd, fd, EPOLLIN, socket_dgram_cb, s) < 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- ops ---- */
+
+static ssize_t socket_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+{
+	struct socket_nd *s = (struct socket_nd *)nc;
+
+	if (s->dgram)
+		return socket_dgram_receive(s, iov, iovcnt);
+	return stream_conn_receive(&s->conn, iov, iovcnt);
+}
+
+static void socket_close_lfd(struct loop_fd *h)
+{
+	int fd = h->fd;
+
+	if (fd < 0)
+		return;
+	loop_fd_del(h);
+	close(fd);
+	h->fd = -1;
+}
+
+static void socket_cleanup(struct net_client *nc)
+{
+	struct socket_nd *s = (struct socket_nd *)nc;
+
+	stream_conn_fini(&s->conn);
+	socket_close_lfd(&s->listen);
+	socket_close_lfd(&s->dfd);
+	free(s->dbuf);
+	s->dbuf = NULL;
+}
+
+static const struct net_client_ops socket_ops = {
+	.driver = NET_DRIVER_SOCKET,
+	.size = sizeof(struct socket_nd),
+	.receive = socket_receive,
+	.cleanup = socket_cleanup,
+};
+
+static struct socket_nd *socket_new(struct net_client *peer, const char *id, enum socket_mode m)
+{
+	struct socket_nd *s = (struct socket_nd *)net_client_new(&socket_ops, peer, "socket", id);
+
+	s->mode = m;
+	s->listen.fd = -1;
+	s->dfd.fd = -1;
+	stream_conn_init(&s->conn, &s->nc, socket_sent, socket_conn_event, s);
+	return s;
+}
+
+/* ---- setup per mode ---- */
+
+static int socket_init_listen(const char *str, const char *id, struct net_client *peer,
+			      struct error *e)
+{
+	struct sockaddr_in sa;
+	struct socket_nd *s;
+	int fd, one = 1;
+
+	if (socket_parse_host_port(&sa, str, e) < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create stream socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(sa.sin_addr));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 0) < 0) {
+		err_set_errno(e, errno, "can't listen on socket");
+		close(fd);
+		return -1;
+	}
+	s = socket_new(peer, id, SOCKET_LISTEN);
+	net_set_link_down(&s->nc, true);
+	if (loop_fd_add(&s->listen, fd, EPOLLIN, socket_accept_cb, s) < 0)
+		close(fd);
+	return 0;
+}
+
+static int socket_init_connect(const char *str, const char *id, struct net_client *peer,
+			       struct error *e)
+{
+	struct sockaddr_in sa;
+	struct socket_nd *s;
+	int fd, r;
+
+	if (socket_parse_host_port(&sa, str, e) < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create stream socket");
+	do {
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	} while (r < 0 && errno == EINTR);
+	if (r < 0 && errno != EINPROGRESS && errno != EALREADY && errno != EAGAIN) {
+		err_set_errno(e, errno, "can't connect socket");
+		close(fd);
+		return -1;
+	}
+	s = socket_new(peer, id, SOCKET_CONNECT);
+	if (stream_conn_attach(&s->conn, fd, r < 0) < 0)
+		socket_conn_event(&s->conn, STREAM_CONN_DOWN, 0);
+	net_set_info_str(&s->nc, "socket: connect to %s:%d", inet_ntoa(sa.sin_addr),
+			 ntohs(sa.sin_port));
+	return 0;
+}
+
+/* socket_mcast_fd() - QEMU's net_socket_mcast_create() */
+static int socket_mcast_fd(struct sockaddr_in *grp, struct in_addr *local, struct error *e)
+{
+	struct ip_mreq imr;
+	int fd, one = 1;
+
+	if (!IN_MULTICAST(ntohl(grp->sin_addr.s_addr)))
+		return err_set(e, "specified mcastaddr %s (0x%08x) does not contain a multicast address",
+			       inet_ntoa(grp->sin_addr), (int)ntohl(grp->sin_addr.s_addr));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create datagram socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)grp, sizeof(*grp)) < 0) {
+		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(grp->sin_addr));
+		goto fail;
+	}
+	memset(&imr, 0, sizeof(imr));
+	imr.imr_multiaddr = grp->sin_addr;
+	imr.imr_interface.s_addr = local ? local->s_addr : htonl(INADDR_ANY);
+	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &imr, sizeof(imr)) < 0) {
+		err_set_errno(e, errno, "can't add socket to multicast group %s",
+			      inet_ntoa(imr.imr_multiaddr));
+		goto fail;
+	}
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)) < 0) {
+		err_set_errno(e, errno, "can't force multicast message to loopback");
+		goto fail;
+	}
+	if (local && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, local, sizeof(*local)) < 0) {
+		err_set_errno(e, errno, "can't set the default network send interface");
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int socket_init_mcast(const char *str, const char *laddr, const char *id,
+			     struct net_client *peer, struct error *e)
+{
+	struct sockaddr_in sa;
+	struct in_addr local;
+	struct socket_nd *s;
+	int fd;
+
+	if (socket_parse_host_port(&sa, str, e) < 0)
+		return -1;
+	if (laddr && !inet_aton(laddr, &local))
+		return err_set(e, "localaddr '%s' is not a valid IPv4 address", laddr);
+	fd = socket_mcast_fd(&sa, laddr ? &local : NULL, e);
+	if (fd < 0)
+		return -1;
+	s = socket_new(peer, id, SOCKET_MCAST);
+	s->dst = sa;
+	socket_dgram_start(s, fd);
+	net_set_info_str(&s->nc, "socket: mcast=%s:%d", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
+	return 0;
+}
+
+static int socket_init_udp(const char *rhost, const char *lhost, const char *id,
+			   struct net_client *peer, struct error *e)
+{
+	struct sockaddr_in la, ra;
+	struct socket_nd *s;
+	int fd, one = 1;
+
+	if (!lhost)
+		return err_set(e, "localaddr= is mandatory with udp=");
+	if (socket_parse_host_port(&la, lhost, e) < 0 || socket_parse_host_port(&ra, rhost, e) < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "can't create datagram socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&la, sizeof(la)) < 0) {
+		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(la.sin_addr));
+		close(fd);
+		return -1;
+	}
+	s = socket_new(peer, id, SOCKET_UDP);
+	s->dst = ra;
+	socket_dgram_start(s, fd);
+	net_set_info_str(&s->nc, "socket: udp=%s:%d", inet_ntoa(ra.sin_addr), ntohs(ra.sin_port));
+	return 0;
+}
+
+/* socket_fd_family() - QEMU's SocketAddressType name of a bound socket */
+static const char *socket_fd_family(int fd, bool *is_unix)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	*is_unix = false;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return NULL;
+	switch (ss.ss_family) {
+	case AF_INET:
+	case AF_INET6:
+		return "inet";
+	case AF_UNIX:
+		*is_unix = true;
+		return "unix";
+	case AF_VSOCK:
+		return "vsock";
+	}
+	return NULL;
+}
+
+static int socket_init_fd(const char *str, const char *id, struct net_client *peer,
+			  struct error *e)
+{
+	struct socket_nd *s;
+	const char *fam;
+	bool is_unix;
+	char *end;
+	long v;
+	int fd, type;
+	socklen_t sl = sizeof(type);
+
+	errno = 0;
+	v = strtol(str, &end, 10);
+	if (!isdigit((unsigned char)str[0]) || errno || *end || v > INT32_MAX)
+		return err_set(e, "Invalid file descriptor number '%s'", str);
+	fd = (int)v;
+	type = set_nonblock(fd);
+	if (type < 0)
+		return err_set_errno(e, -type, "%s: Can't use file descriptor %d", id, fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0) {
+		close(fd);
+		return err_set(e, "can't get socket option SO_TYPE");
+	}
+	if (type == SOCK_STREAM) {
+		s = socket_new(peer, id, SOCKET_FD);
+		net_set_info_str(&s->nc, "socket: fd=%d", fd);
+		if (stream_conn_attach(&s->conn, fd, false) < 0)
+			socket_conn_event(&s->conn, STREAM_CONN_DOWN, 0);
+		return 0;
+	}
+	if (type != SOCK_DGRAM) {
+		close(fd);
+		return err_set(e, "socket type=%d for fd=%d must be either SOCK_DGRAM or SOCK_STREAM",
+			       type, fd);
+	}
+	fam = socket_fd_family(fd, &is_unix);
+	if (!fam) {
+		err_set_errno(e, errno, "Unable to query local socket address");
+		close(fd);
+		return -1;
+	}
+	s = socket_new(peer, id, SOCKET_FD);
+	s->use_send = true;
+	socket_dgram_start(s, fd);
+	net_set_info_str(&s->nc, "socket: fd=%d %s", fd, fam);
+	return 0;
+}
+
+static int socket_init(struct opts *o, const char *id, struct net_client *peer, struct error *e)
+{
+	const char *fd = opts_get(o, "fd");
+	const char *lis = opts_get(o, "listen");
+	const char *con = opts_get(o, "connect");
+	const char *mc = opts_get(o, "mcast");
+	const char *udp = opts_get(o, "udp");
+	const char *la = opts_get(o, "localaddr");
+
+	if (!!fd + !!lis + !!con + !!mc + !!udp != 1)
+		return err_set(e, "exactly one of listen=, connect=, mcast= or udp= is required");
+	if (la && !mc && !udp)
+		return err_set(e, "localaddr= is only valid with mcast= or udp=");
+	if (fd)
+		return socket_init_fd(fd, id, peer, e);
+	if (lis)
+		return socket_init_listen(lis, id, peer, e);
+	if (con)
+		return socket_init_connect(con, id, peer, e);
+	if (mc)
+		return socket_init_mcast(mc, la, id, peer, e);
+	return socket_init_udp(udp, la, id, peer, e);
+}
+
+static const struct opt_desc socket_opts[] = {
+	{ "fd", OPT_STRING, "file descriptor of an already open socket" },
+	{ "listen", OPT_STRING, "[host]:port to listen on (one peer at a time)" },
+	{ "connect", OPT_STRING, "host:port to connect to" },
+	{ "mcast", OPT_STRING, "maddr:port multicast group (UML: 239.192.168.1:1102)" },
+	{ "udp", OPT_STRING, "host:port of the remote (needs localaddr=host:port)" },
+	{ "localaddr", OPT_STRING, "mcast: local IPv4 address; udp: local host:port" },
+	{ NULL, OPT_STRING, NULL },
+};
+
+const struct netdev_type netdev_socket = {
+	.name = "socket",
+	.driver = NET_DRIVER_SOCKET,
+	.opts = socket_opts,
+	.modern = false,
+	.legacy_ok = true,
+	.init = socket_init,
+};

@@ -1,0 +1,845 @@
+// SPDX-License-Identifier: MIT
+// monitor.c - the human monitor (HMP) on stdio and unix sockets, with QEMU's prompt and texts
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "monitor.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/net.h"
+
+/*
+ * DOC: Theory of operation
+ *
+ * A session is one conversation: stdio, or one client of a unix socket. The
+ * socket server accepts several clients at once, each with its own session
+ * (QEMU serves one at a time). A session reads bytes into a bounded line
+ * buffer; '\r' or '\n' ends a line ("\r\n" counts once). A line longer than
+ * MON_LINE_MAX - 1 bytes is rejected whole when its end arrives; the bytes in
+ * between are discarded, not buffered.
+ *
+ * Output goes to a bounded per-session buffer, '\n' written as "\r\n" as
+ * QEMU does, and is written without blocking. A client that doesn't read
+ * lets its buffer fill up to MON_OUT_MAX; then its session is dropped, and
+ * qnet goes on.
+ *
+ * Like QEMU's readline, a session echoes the command line it received (the
+ * text only, without QEMU's cursor-redraw escapes) so transcripts read the
+ * same; a terminal on stdio already echoes, so there is no echo then.
+ *
+ * Commands live in tables (struct mon_cmd), sorted by name as QEMU's help
+ * prints them; "info" has a sub-table. A new command is one table entry.
+ */
+
+#define MON_LINE_MAX	 4096
+#define MON_OUT_MAX	 (1024 * 1024)
+#define MON_MAX_SESSIONS 16
+#define MON_PROMPT	 "(qemu) "
+
+struct mon_server;
+
+/**
+ * struct mon_session - one monitor conversation
+ * @in:		input fd handle (socket, or stdin)
+ * @out:	output fd handle (stdout); unused for sockets (@in does both)
+ * @in_fd, @out_fd: the fds (equal for sockets)
+ * @poll_in:	@in_fd is registered with the loop (else read from @pump)
+ * @poll_out:	@out_fd can be polled (else writes are synchronous)
+ * @pump:	reads a non-pollable stdin (regular file, /dev/null)
+ * @is_stdio:	stdio session: fds are not closed, flags are restored
+ * @echo:	echo received lines
+ * @line, @len:	the line being read
+ * @overlong:	the current line exceeded MON_LINE_MAX - 1 bytes
+ * @last_cr:	the previous byte was '\r' (a following '\n' is skipped)
+ * @eof:	input ended: close once the output is written
+ * @dead:	drop the session when the current handler returns
+ * @obuf, @olen, @ocap: pending output, bounded by MON_OUT_MAX
+ * @srv:	the server that accepted it, or NULL
+ * @next:	all sessions
+ */
+struct mon_session {
+	struct loop_fd in;
+	struct loop_fd out;
+	int in_fd, out_fd;
+	bool poll_in, poll_out;
+	struct loop_defer pump;
+	bool is_stdio;
+	bool echo;
+	char line[MON_LINE_MAX];
+	size_t len;
+	bool overlong;
+	bool last_cr;
+	bool eof;
+	bool dead;
+	char *obuf;
+	size_t olen, ocap;
+	struct mon_server *srv;
+	struct mon_session *next;
+};
+
+/**
+ * struct mon_server - a listening unix socket
+ * @lfd:	listening socket
+ * @path:	socket path, unlinked at exit
+ * @sessions:	live sessions from this server
+ */
+struct mon_server {
+	struct loop_fd lfd;
+	char *path;
+	int sessions;
+	struct mon_server *next;
+};
+
+static struct mon_session *sessions;
+static struct mon_server *servers;
+static int stdin_flags = -1, stdout_flags = -1;
+
+/* ---- commands ---- */
+
+/**
+ * struct mon_cmd - one HMP command
+ * @name:	"name" or "name|alias" as QEMU's tables write it
+ * @params:	parameter synopsis for help ("" for none)
+ * @help:	one-line help
+ * @takes_args:	false: anything after the name is an error
+ * @fn:		handler, @args with leading blanks skipped (may be "")
+ * @sub:	sub-command table (info), NULL-name terminated
+ */
+struct mon_cmd {
+	const char *name;
+	const char *params;
+	const char *help;
+	bool takes_args;
+	void (*fn)(const char *args, struct sbuf *out);
+	const struct mon_cmd *sub;
+};
+
+static void cmd_help(const char *args, struct sbuf *out);
+static void cmd_quit(const char *args, struct sbuf *out);
+static void cmd_info_network(const char *args, struct sbuf *out);
+static void cmd_info_netstats(const char *args, struct sbuf *out);
+static void cmd_info_version(const char *args, struct sbuf *out);
+
+static const struct mon_cmd info_cmds[] = {
+	{ "netstats", "", "show frame, byte and drop counters of every net client (qnet)",
+	  false, cmd_info_netstats, NULL },
+	{ "network", "", "show the network state", false, cmd_info_network, NULL },
+	{ "version", "", "show the version of qnet", false, cmd_info_version, NULL },
+	{ NULL, NULL, NULL, false, NULL, NULL },
+};
+
+static const struct mon_cmd mon_cmds[] = {
+	{ "help|?", "[cmd]", "show the help", true, cmd_help, NULL },
+	{ "info", "[subcommand]", "show various information about the system state",
+	  true, NULL, info_cmds },
+	{ "quit|q", "", "quit the emulator", false, cmd_quit, NULL },
+	{ NULL, NULL, NULL, false, NULL, NULL },
+};
+
+/* skip_blank() - past spaces and tabs */
+static const char *skip_blank(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* word_len() - length of the word at @p (up to a blank or the end) */
+static size_t word_len(const char *p)
+{
+	size_t n = 0;
+
+	while (p[n] && p[n] != ' ' && p[n] != '\t')
+		n++;
+	return n;
+}
+
+/* cmd_matches() - @word (@n bytes) is one of the '|'-separated names */
+static bool cmd_matches(const char *names, const char *word, size_t n)
+{
+	const char *p = names;
+
+	while (*p) {
+		size_t l = strcspn(p, "|");
+
+		if (l == n && !strncmp(p, word, n))
+			return true;
+		p += l;
+		if (*p == '|')
+			p++;
+	}
+	return false;
+}
+
+static const struct mon_cmd *cmd_find(const struct mon_cmd *tab, const char *word, size_t n)
+{
+	for (; tab->name; tab++)
+		if (cmd_matches(tab->name, word, n))
+			return tab;
+	return NULL;
+}
+
+/* help_line() - QEMU's "prefix name params -- help" */
+static void help_line(const char *prefix, const struct mon_cmd *c, struct sbuf *out)
+{
+	sbuf_printf(out, "%s%s %s -- %s\n", prefix, c->name, c->params, c->help);
+}
+
+static void help_table(const char *prefix, const struct mon_cmd *tab, struct sbuf *out)
+{
+	for (; tab->name; tab++)
+		help_line(prefix, tab, out);
+}
+
+/**
+ * cmd_help() - "help", "help CMD", "help info", "help info SUB"
+ */
+static void cmd_help(const char *args, struct sbuf *out)
+{
+	const struct mon_cmd *c;
+	size_t n;
+
+	args = skip_blank(args);
+	if (!*args) {
+		help_table("", mon_cmds, out);
+		return;
+	}
+	n = word_len(args);
+	c = cmd_find(mon_cmds, args, n);
+	if (!c) {
+		sbuf_printf(out, "unknown command: '%.*s'\n", (int)n, args);
+		return;
+	}
+	if (!c->sub) {
+		help_line("", c, out);
+		return;
+	}
+	const char *sub = skip_blank(args + n);
+	size_t sn = word_len(sub);
+
+	if (!sn) {
+		help_table("info ", c->sub, out);
+		return;
+	}
+	const struct mon_cmd *s = cmd_find(c->sub, sub, sn);
+
+	if (!s)
+		sbuf_printf(out, "unknown command: '%.*s %.*s'\n", (int)n, args, (int)sn, sub);
+	else
+		help_line("info ", s, out);
+}
+
+static void cmd_quit(const char *args, struct sbuf *out)
+{
+	loop_quit(0);
+}
+
+static void cmd_info_network(const char *args, struct sbuf *out)
+{
+	net_info_network(out);
+}
+
+static void cmd_info_netstats(const char *args, struct sbuf *out)
+{
+	net_info_stats(out);
+}
+
+static void cmd_info_version(const char *args, struct sbuf *out)
+{
+	sbuf_printf(out, "%s\n", QNET_VERSION);
+}
+
+/**
+ * cmd_run() - run @c with the rest of the line @rest
+ * @line:	the whole line, for the hint (QEMU quotes it raw, blanks included)
+ * @typed:	where the command name starts ("q", "info   network")
+ * @typed_len:	up to the end of the (sub)command name
+ */
+static void cmd_run(const struct mon_cmd *c, const char *line, const char *typed,
+		    size_t typed_len, const char *rest, struct sbuf *out)
+{
+	rest = skip_blank(rest);
+	if (c->sub) {
+		size_t n = word_len(rest);
+		const struct mon_cmd *s;
+
+		if (!n) {
+			help_table("info ", c->sub, out);
+			return;
+		}
+		s = cmd_find(c->sub, rest, n);
+		if (!s) {
+			sbuf_printf(out, "unknown command: '%.*s'\n", (int)(rest + n - typed), typed);
+			return;
+		}
+		/* "info network": the whole typed path names the command */
+		cmd_run(s, line, typed, (size_t)(rest + n - typed), rest + n, out);
+		return;
+	}
+	if (!c->takes_args && *rest) {
+		size_t l = strcspn(c->name, "|");
+
+		sbuf_printf(out, "%.*s: extraneous characters at the end of line\n", (int)l, c->name);
+		sbuf_printf(out, "Try \"help %.*s\" for more information\n",
+			    (int)(typed + typed_len - line), line);
+		return;
+	}
+	c->fn(rest, out);
+}
+
+/**
+ * monitor_exec() - run one HMP command line
+ *
+ * An empty line does nothing. QEMU's texts for unknown commands and
+ * extraneous arguments.
+ */
+void monitor_exec(const char *line, struct sbuf *out)
+{
+	const char *p = skip_blank(line);
+	size_t n = word_len(p);
+	const struct mon_cmd *c;
+
+	if (!n)
+		return;
+	c = cmd_find(mon_cmds, p, n);
+	if (!c) {
+		sbuf_printf(out, "unknown command: '%.*s'\n", (int)n, p);
+		return;
+	}
+	cmd_run(c, line, p, n, p + n, out);
+}
+
+/* ---- sessions ---- */
+
+static void session_free(struct mon_session *s);
+
+/* session_write() - write pending output without blocking */
+static void session_write(struct mon_session *s)
+{
+	size_t done = 0;
+
+	while (done < s->olen) {
+		ssize_t n = write(s->out_fd, s->obuf + done, s->olen - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			/* the reader went away: nothing more to say */
+			s->olen = 0;
+			s->dead = true;
+			return;
+		}
+		done += (size_t)n;
+	}
+	memmove(s->obuf, s->obuf + done, s->olen - done);
+	s->olen -= done;
+	if (!s->poll_out)
+		return;
+	uint32_t want = s->olen ? EPOLLOUT : 0;
+
+	if (s->out_fd == s->in_fd) {
+		if (!s->eof)
+			want |= EPOLLIN;
+		loop_fd_mod(&s->in, want);
+	} else {
+		loop_fd_mod(&s->out, want);
+	}
+}
+
+/**
+ * session_put() - queue @len bytes of output, '\n' as "\r\n"
+ *
+ * Drops the session (marks it dead) when the bound would be exceeded.
+ */
+static void session_put(struct mon_session *s, const char *p, size_t len)
+{
+	size_t need = len;
+
+	if (s->dead)
+		return;
+	for (size_t i = 0; i < len; i++)
+		need += p[i] == '\n';
+	if (s->olen + need > MON_OUT_MAX) {
+		info("monitor: client doesn't read its output, dropping the session");
+		s->dead = true;
+		return;
+	}
+	if (s->olen + need > s->ocap) {
+		size_t cap = MAX(s->ocap * 2, 4096);
+
+		while (cap < s->olen + need)
+			cap *= 2;
+		s->ocap = MIN(cap, (size_t)MON_OUT_MAX);
+		s->obuf = xrealloc(s->obuf, s->ocap);
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\n')
+			s->obuf[s->olen++] = '\r';
+		s->obuf[s->olen++] = p[i];
+	}
+}
+
+static void session_puts(struct mon_session *s, const char *str)
+{
+	session_put(s, str, strlen(str));
+}
+
+/* session_line() - a complete input line */
+static void session_line(struct mon_session *s)
+{
+	struct sbuf out = { 0 };
+
+	if (s->echo) {
+		/* an overlong line is not repeated: the prompt line is just ended */
+		if (!s->overlong)
+			session_put(s, s->line, s->len);
+		session_puts(s, "\n");
+	}
+	if (s->overlong) {
+		sbuf_printf(&out, "command line too long (more than %d bytes): ignored\n",
+			    MON_LINE_MAX - 1);
+	} else {
+		s->line[s->len] = '\0';
+		monitor_exec(s->line, &out);
+	}
+	session_put(s, sbuf_str(&out), out.len);
+	sbuf_free(&out);
+	s->len = 0;
+	s->overlong = false;
+	if (!loop_quitting())
+		session_puts(s, MON_PROMPT);
+}
+
+/* session_input() - feed received bytes; stops at quit */
+static void session_input(struct mon_session *s, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n && !s->dead && !loop_quitting(); i++) {
+		char c = buf[i];
+		bool was_cr = s->last_cr;
+
+		s->last_cr = c == '\r';
+		if (c == '\n' && was_cr)
+			continue;
+		if (c == '\r' || c == '\n') {
+			session_line(s);
+			continue;
+		}
+		if (c == '\b' || c == 0x7f) {
+			if (s->len && !s->overlong)
+				s->len--;
+			continue;
+		}
+		if (c == '\t')
+			c = ' ';
+		if ((unsigned char)c < 0x20)
+			continue;
+		if (s->len >= MON_LINE_MAX - 1) {
+			s->overlong = true;
+			continue;
+		}
+		s->line[s->len++] = c;
+	}
+}
+
+/* session_read() - one read from the input; false at EOF or error */
+static bool session_read(struct mon_session *s)
+{
+	char buf[4096];
+	ssize_t n;
+
+	do
+		n = read(s->in_fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return true;
+	if (n <= 0)
+		return false;
+	session_input(s, buf, (size_t)n);
+	return true;
+}
+
+/* session_done() - after a handler: flush, then close if dead or finished */
+static void session_done(struct mon_session *s)
+{
+	if (!s->dead)
+		session_write(s);
+	if (s->dead || (s->eof && !s->olen))
+		session_free(s);
+}
+
+static void session_eof(struct mon_session *s)
+{
+	s->eof = true;
+	if (s->poll_in && s->in_fd != s->out_fd)
+		loop_fd_del(&s->in);
+	if (s->olen && s->poll_out) {
+		/* finish writing first; the fd stays registered for EPOLLOUT */
+		return;
+	}
+	s->dead = true;
+}
+
+static void session_in_cb(struct loop_fd *h, uint32_t events)
+{
+	struct mon_session *s = h->opaque;
+
+	if ((events & EPOLLIN) && !s->eof) {
+		if (!session_read(s))
+			session_eof(s);
+	} else if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLOUT)) {
+		session_eof(s);
+		if (s->in_fd == s->out_fd)
+			s->dead = true;
+	}
+	if ((events & EPOLLOUT) && s->in_fd == s->out_fd)
+		session_write(s);
+	session_done(s);
+}
+
+static void session_out_cb(struct loop_fd *h, uint32_t events)
+{
+	struct mon_session *s = h->opaque;
+
+	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLOUT))
+		s->dead = true;
+	session_done(s);
+}
+
+/* session_pump() - a stdin epoll can't watch: one read per loop iteration */
+static void session_pump(struct loop_defer *d)
+{
+	struct mon_session *s = d->opaque;
+
+	if (!session_read(s))
+		session_eof(s);
+	else if (!s->dead && !loop_quitting())
+		loop_defer(&s->pump);
+	session_done(s);
+}
+
+static struct mon_session *session_new(int in_fd, int out_fd, bool echo)
+{
+	struct mon_session *s = xzalloc(sizeof(*s));
+
+	s->in.fd = s->out.fd = -1;
+	s->in_fd = in_fd;
+	s->out_fd = out_fd;
+	s->echo = echo;
+	s->next = sessions;
+	sessions = s;
+	return s;
+}
+
+/* session_start() - register the fds, print the banner and the first prompt */
+static int session_start(struct mon_session *s, struct error *e)
+{
+	int r;
+
+	r = loop_fd_add(&s->in, s->in_fd, EPOLLIN, session_in_cb, s);
+	if (r == -EPERM && s->is_stdio) {
+		loop_defer_init(&s->pump, session_pump, s);
+		loop_defer(&s->pump);
+	} else if (r < 0) {
+		return err_set_errno(e, -r, "monitor: cannot watch fd %d", s->in_fd);
+	} else {
+		s->poll_in = true;
+	}
+	if (s->out_fd == s->in_fd) {
+		s->poll_out = s->poll_in;
+	} else {
+		r = loop_fd_add(&s->out, s->out_fd, 0, session_out_cb, s);
+		s->poll_out = r == 0;
+	}
+	session_puts(s, "qnet " QNET_VERSION " monitor - type 'help' for more information\n");
+	session_puts(s, MON_PROMPT);
+	session_write(s);
+	return 0;
+}
+
+static void session_free(struct mon_session *s)
+{
+	struct mon_session **pp;
+
+	for (pp = &sessions; *pp && *pp != s; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = s->next;
+	loop_fd_del(&s->in);
+	loop_fd_del(&s->out);
+	if (s->pump.cb)
+		loop_defer_cancel(&s->pump);
+	if (s->is_stdio) {
+		if (stdin_flags >= 0)
+			fcntl(s->in_fd, F_SETFL, stdin_flags);
+		if (stdout_flags >= 0)
+			fcntl(s->out_fd, F_SETFL, stdout_flags);
+	} else {
+		close(s->in_fd);
+	}
+	if (s->srv)
+		s->srv->sessions--;
+	free(s->obuf);
+	free(s);
+}
+
+/* ---- opening ---- */
+
+static int monitor_open_stdio(struct error *e)
+{
+	struct mon_session *s;
+
+	for (s = sessions; s; s = s->next)
+		if (s->is_stdio)
+			return err_set(e, "cannot use stdio by multiple character devices");
+	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
+	stdout_flags = fcntl(STDOUT_FILENO, F_GETFL);
+	if (stdin_flags < 0 || stdout_flags < 0)
+		return err_set_errno(e, errno, "monitor: stdio");
+	set_nonblock(STDIN_FILENO);
+	set_nonblock(STDOUT_FILENO);
+	s = session_new(STDIN_FILENO, STDOUT_FILENO, !isatty(STDIN_FILENO));
+	s->is_stdio = true;
+	if (session_start(s, e) < 0) {
+		session_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void server_accept_cb(struct loop_fd *h, uint32_t events)
+{
+	struct mon_server *srv = h->opaque;
+	struct mon_session *s;
+	int fd;
+
+	fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (srv->sessions >= MON_MAX_SESSIONS) {
+		info("monitor %s: too many sessions, closing a new one", srv->path);
+		close(fd);
+		return;
+	}
+	s = session_new(fd, fd, true);
+	s->srv = srv;
+	srv->sessions++;
+	if (session_start(s, NULL) < 0)
+		session_free(s);
+}
+
+/**
+ * struct unix_spec - a parsed "unix:PATH,server=on,wait=off"
+ */
+struct unix_spec {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool server;
+	bool wait;
+};
+
+static int parse_onoff(const char *key, const char *v, bool *out, struct error *e)
+{
+	if (!v || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "y"))
+		*out = true;
+	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "n"))
+		*out = false;
+	else
+		return err_set(e, "Parameter '%s' expects 'on' or 'off'", key);
+	return 0;
+}
+
+/* parse_unix() - PATH then ,server[=b] ,wait[=b] ,nowait; ",," escapes a comma */
+static int parse_unix(const char *s, struct unix_spec *u, struct error *e)
+{
+	char *copy = xstrdup(s), *p = copy, *path = copy, *w = copy;
+	int ret = 0;
+
+	u->server = false;
+	u->wait = true;
+	/* the path, with ",," unescaped */
+	for (; *p; p++) {
+		if (*p == ',' && p[1] == ',') {
+			*w++ = ',';
+			p++;
+		} else if (*p == ',') {
+			break;
+		} else {
+			*w++ = *p;
+		}
+	}
+	char *opts = *p ? p + 1 : p;
+
+	*w = '\0';
+	if (!*path) {
+		ret = err_set(e, "Unable to parse FD number ");
+		goto out;
+	}
+	if (strlen(path) >= sizeof(u->path)) {
+		ret = err_set(e, "UNIX socket path '%s' is too long\n"
+			      "Path must be less than %zu bytes", path, sizeof(u->path));
+		goto out;
+	}
+	strcpy(u->path, path);
+	while (*opts) {
+		char *item = opts, *eq, *val = NULL;
+
+		opts += strcspn(opts, ",");
+		if (*opts)
+			*opts++ = '\0';
+		eq = strchr(item, '=');
+		if (eq) {
+			*eq = '\0';
+			val = eq + 1;
+		}
+		if (!strcmp(item, "server"))
+			ret = parse_onoff("server", val, &u->server, e);
+		else if (!strcmp(item, "wait"))
+			ret = parse_onoff("wait", val, &u->wait, e);
+		else if (!strcmp(item, "nowait") && !val)
+			u->wait = false;
+		else
+			ret = err_set(e, "Invalid parameter '%s'", item);
+		if (ret < 0)
+			goto out;
+	}
+out:
+	free(copy);
+	return ret;
+}
+
+static int monitor_open_unix_client(const struct unix_spec *u, struct error *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct mon_session *s;
+	int fd;
+
+	strcpy(sa.sun_path, u->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "Failed to create socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		close(fd);
+		return err_set_errno(e, err, "Failed to connect to '%s'", u->path);
+	}
+	set_nonblock(fd);
+	s = session_new(fd, fd, true);
+	if (session_start(s, e) < 0) {
+		session_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int monitor_open_unix(const char *spec, struct error *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct unix_spec u;
+	struct mon_server *srv;
+	int fd, r;
+
+	if (parse_unix(spec, &u, e) < 0)
+		return -1;
+	if (!u.server)
+		return monitor_open_unix_client(&u, e);
+	strcpy(sa.sun_path, u.path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set_errno(e, errno, "Failed to create socket");
+	/* QEMU removes a stale socket file before binding */
+	if (unlink(u.path) < 0 && errno != ENOENT) {
+		int err = errno;
+
+		close(fd);
+		return err_set_errno(e, err, "Failed to unlink socket %s", u.path);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		int err = errno;
+
+		close(fd);
+		return err_set_errno(e, err, "Failed to bind socket to %s", u.path);
+	}
+	srv = xzalloc(sizeof(*srv));
+	srv->path = xstrdup(u.path);
+	srv->lfd.fd = -1;
+	srv->next = servers;
+	servers = srv;
+	if (u.wait) {
+		/* QEMU's wait=on: block until the first client, before anything runs */
+		error_report("info: qnet waiting for connection on: disconnected:unix:%s,server=on",
+			     u.path);
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (c >= 0) {
+			struct mon_session *s = session_new(c, c, true);
+
+			s->srv = srv;
+			srv->sessions++;
+			if (session_start(s, NULL) < 0)
+				session_free(s);
+		}
+	}
+	set_nonblock(fd);
+	r = loop_fd_add(&srv->lfd, fd, EPOLLIN, server_accept_cb, srv);
+	if (r < 0) {
+		close(fd);
+		return err_set_errno(e, -r, "monitor: cannot watch %s", u.path);
+	}
+	return 0;
+}
+
+/**
+ * monitor_open() - start a monitor from a -monitor argument
+ *
+ * Accepted: "stdio" (also "mon:stdio"), "none", and
+ * "unix:PATH[,server=on|off][,wait=on|off]" (QEMU's defaults: client mode;
+ * with server=on, wait=on blocks until the first client connects).
+ */
+int monitor_open(const char *spec, struct error *e)
+{
+	if (!strcmp(spec, "none"))
+		return 0;
+	if (!strcmp(spec, "stdio") || !strcmp(spec, "mon:stdio"))
+		return monitor_open_stdio(e);
+	if (!strncmp(spec, "unix:", 5))
+		return monitor_open_unix(spec + 5, e);
+	return err_set(e, "'%.*s' is not a valid char driver", (int)strcspn(spec, ":,"), spec);
+}
+
+/**
+ * monitor_close_all() - at exit: last output (best effort), close sessions,
+ * remove socket files
+ */
+void monitor_close_all(void)
+{
+	while (sessions) {
+		struct mon_session *s = sessions;
+
+		if (s->olen && !s->dead)
+			session_write(s);
+		session_free(s);
+	}
+	while (servers) {
+		struct mon_server *srv = servers;
+
+		servers = srv->next;
+		if (srv->lfd.fd >= 0) {
+			int fd = srv->lfd.fd;
+
+			loop_fd_del(&srv->lfd);
+			close(fd);
+		}
+		unlink(srv->path);
+		free(srv->path);
+		free(srv);
+	}
+}

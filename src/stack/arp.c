@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+// arp.c - ARP for the virtual hosts, learning the guests, frames held while a MAC is resolved
+
+#include <arpa/inet.h>
+#include <net/ethernet.h>
+#include <net/if_arp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "stack.h"
+
+/* ARP for Ethernet/IPv4: the fixed 28-byte body after the Ethernet header */
+struct arp_body {
+	uint16_t htype, ptype;
+	uint8_t hlen, plen;
+	uint16_t op;
+	uint8_t sha[6];
+	uint8_t spa[4];
+	uint8_t tha[6];
+	uint8_t tpa[4];
+} __attribute__((packed));
+
+static void arp_timer(struct loop_timer *t);
+
+void arp_init(struct user_stack *s)
+{
+	loop_timer_init(&s->arp.timer, arp_timer, s);
+}
+
+void arp_fini(struct user_stack *s)
+{
+	loop_timer_cancel(&s->arp.timer);
+	for (int i = 0; i < ARP_PENDING; i++) {
+		free(s->arp.p[i].frame);
+		s->arp.p[i].frame = NULL;
+	}
+}
+
+bool arp_is_virtual(struct user_stack *s, struct in_addr ip)
+{
+	if (!stack_in_net(s, ip))
+		return false;
+	if (ip.s_addr == s->cfg.host.s_addr || ip.s_addr == s->cfg.dns.s_addr)
+		return true;
+	for (struct guestfwd *g = s->fwd.guestfwd; g; g = g->next)
+		if (g->addr.s_addr == ip.s_addr)
+			return true;
+	return false;
+}
+
+const uint8_t *arp_lookup(struct user_stack *s, struct in_addr ip)
+{
+	for (int i = 0; i < ARP_ENTRIES; i++)
+		if (s->arp.e[i].valid && s->arp.e[i].ip.s_addr == ip.s_addr)
+			return s->arp.e[i].mac;
+	return NULL;
+}
+
+/* arp_release() - send the frames held for @ip now that its MAC is known */
+static void arp_release(struct user_stack *s, struct in_addr ip, const uint8_t *mac)
+{
+	for (int i = 0; i < ARP_PENDING; i++) {
+		struct arp_pending *p = &s->arp.p[i];
+
+		if (!p->len || p->dst.s_addr != ip.s_addr)
+			continue;
+		memcpy(p->frame, mac, 6);
+		net_send_buf(&s->nc, p->frame, p->len, NULL);
+		p->len = 0;
+	}
+}
+
+void arp_learn(struct user_stack *s, struct in_addr ip, const uint8_t *mac)
+{
+	uint32_t bcast = s->cfg.net.s_addr | ~s->cfg.mask.s_addr;
+	struct arp_entry *e = NULL;
+
+	if (ip.s_addr == INADDR_ANY || ip.s_addr == INADDR_BROADCAST || ip.s_addr == bcast ||
+	    (mac[0] & 1))
+		return;
+	for (int i = 0; i < ARP_ENTRIES && !e; i++)
+		if (s->arp.e[i].valid && s->arp.e[i].ip.s_addr == ip.s_addr)
+			e = &s->arp.e[i];
+	if (!e) {
+		e = &s->arp.e[s->arp.next];
+		s->arp.next = (s->arp.next + 1) % ARP_ENTRIES;
+	}
+	e->ip = ip;
+	memcpy(e->mac, mac, 6);
+	e->valid = true;
+	arp_release(s, ip, mac);
+}
+
+static void arp_send(struct user_stack *s, uint16_t op, const uint8_t *dst_mac,
+		     const uint8_t *tha, struct in_addr spa, struct in_addr tpa)
+{
+	struct arp_body a = {
+		.htype = htons(ARPHRD_ETHER),
+		.ptype = htons(ETHERTYPE_IP),
+		.hlen = 6,
+		.plen = 4,
+		.op = htons(op),
+	};
+	struct iovec iov = { .iov_base = &a, .iov_len = sizeof(a) };
+
+	memcpy(a.sha, s->gw_mac, 6);
+	if (op == ARPOP_REPLY) {
+		/* the virtual host answers with its own 52:55:<ip> MAC */
+		uint32_t h = ntohl(spa.s_addr);
+
+		a.sha[2] = (uint8_t)(h >> 24);
+		a.sha[3] = (uint8_t)(h >> 16);
+		a.sha[4] = (uint8_t)(h >> 8);
+		a.sha[5] = (uint8_t)h;
+	}
+	memcpy(a.spa, &spa, 4);
+	memcpy(a.tha, tha, 6);
+	memcpy(a.tpa, &tpa, 4);
+	stack_send_eth(s, dst_mac, ETHERTYPE_ARP, &iov, 1);
+}
+
+void arp_input(struct user_stack *s, const uint8_t *frame, size_t len)
+{
+	struct arp_body a;
+	struct in_addr spa, tpa;
+
+	if (len < 14 + sizeof(a)) {
+		s->stats.bad_arp++;
+		return;
+	}
+	memcpy(&a, frame + 14, sizeof(a));
+	if (ntohs(a.htype) != ARPHRD_ETHER || ntohs(a.ptype) != ETHERTYPE_IP || a.hlen != 6 ||
+	    a.plen != 4) {
+		s->stats.bad_arp++;
+		return;
+	}
+	memcpy(&spa, a.spa, 4);
+	memcpy(&tpa, a.tpa, 4);
+	switch (ntohs(a.op)) {
+	case ARPOP_REQUEST:
+		if (spa.s_addr == tpa.s_addr) {	/* gratuitous: just learn */
+			arp_learn(s, spa, a.sha);
+			return;
+		}
+		if (!arp_is_virtual(s, tpa))
+			return;
+		arp_learn(s, spa, a.sha);
+		arp_send(s, ARPOP_REPLY, a.sha, a.sha, tpa, spa);
+		return;
+	case ARPOP_REPLY:
+		arp_learn(s, spa, a.sha);
+		return;
+	default:
+		s->stats.bad_arp++;
+	}
+}
+
+static void arp_timer(struct loop_timer *t)
+{
+	struct user_stack *s = t->opaque;
+	uint64_t now = loop_now_ms();
+	bool any = false;
+
+	for (int i = 0; i < ARP_PENDING; i++) {
+		struct arp_pending *p = &s->arp.p[i];
+
+		if (p->len && now - p->since_ms >= ARP_HOLD_MS)
+			p->len = 0;
+		any |= p->len != 0;
+	}
+	if (any)
+		loop_timer_arm(t, ARP_HOLD_MS / 4);
+}
+
+int arp_hold(struct user_stack *s, struct in_addr dst, const uint8_t *frame, size_t len)
+{
+	static const uint8_t zero[6];
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct arp_pending *p = NULL;
+	bool asked = false;
+
+	for (int i = 0; i < ARP_PENDING; i++) {
+		if (!s->arp.p[i].len && !p)
+			p = &s->arp.p[i];
+		else if (s->arp.p[i].len && s->arp.p[i].dst.s_addr == dst.s_addr)
+			asked = true;
+	}
+	if (!p)
+		return -1;
+	if (p->cap < len) {
+		free(p->frame);
+		p->cap = s->cfg.mtu + 14 > len ? s->cfg.mtu + 14 : len;
+		p->frame = xmalloc(p->cap);
+	}
+	memcpy(p->frame, frame, len);
+	p->len = len;
+	p->dst = dst;
+	p->since_ms = loop_now_ms();
+	if (!loop_timer_armed(&s->arp.timer))
+		loop_timer_arm(&s->arp.timer, ARP_HOLD_MS / 4);
+	if (!asked)
+		arp_send(s, ARPOP_REQUEST, bcast, zero, s->cfg.host, dst);
+	return 0;
+}

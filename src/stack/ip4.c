@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+// ip4.c - IPv4 input from the guest: validation, fragment reassembly, dispatch
+
+#include <arpa/inet.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csum.h"
+#include "stack.h"
+
+static void ip4_timer(struct loop_timer *t);
+
+void ip4_init(struct user_stack *s)
+{
+	loop_timer_init(&s->ip4.timer, ip4_timer, s);
+	s->ip4.next_id = 1;
+}
+
+void ip4_fini(struct user_stack *s)
+{
+	loop_timer_cancel(&s->ip4.timer);
+	for (int i = 0; i < IP4_REASS_SLOTS; i++) {
+		free(s->ip4.r[i].buf);
+		s->ip4.r[i].buf = NULL;
+		s->ip4.r[i].used = false;
+	}
+}
+
+/* ip4_dispatch() - a whole datagram: @ip is its header (ihl may include options) */
+static void ip4_dispatch(struct user_stack *s, const struct iphdr *ip, size_t tot)
+{
+	size_t hl = (size_t)ip->ihl * 4;
+	const uint8_t *l4 = (const uint8_t *)ip + hl;
+	size_t len = tot - hl;
+
+	switch (ip->protocol) {
+	case IPPROTO_ICMP:
+		icmp4_input(s, ip, l4, len);
+		break;
+	case IPPROTO_UDP:
+		udp4_input(s, ip, l4, len);
+		break;
+	case IPPROTO_TCP:
+		tcp4_input(s, ip, l4, len);
+		break;
+	default:
+		s->stats.bad_l4++;
+		if (!s->cfg.restricted)
+			icmp4_error(s, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, (const uint8_t *)ip, tot,
+				    (struct in_addr){ ip->daddr });
+	}
+}
+
+static void ip4_reass_free(struct ip4_reass *r)
+{
+	r->used = false;
+	r->have = r->total = 0;
+	r->nfrag = 0;
+}
+
+static void ip4_timer(struct loop_timer *t)
+{
+	struct user_stack *s = t->opaque;
+	uint64_t now = loop_now_ms();
+	bool any = false;
+
+	for (int i = 0; i < IP4_REASS_SLOTS; i++) {
+		struct ip4_reass *r = &s->ip4.r[i];
+
+		if (r->used && now - r->since_ms >= IP4_REASS_TIMEOUT_MS)
+			ip4_reass_free(r);
+		any |= r->used;
+	}
+	if (any)
+		loop_timer_arm(t, 1000);
+}
+
+/* ip4_reass_slot() - the slot for this datagram, a free one, or the oldest (evicted) */
+static struct ip4_reass *ip4_reass_slot(struct user_stack *s, const struct iphdr *ip)
+{
+	struct ip4_reass *free_slot = NULL, *oldest = NULL;
+
+	for (int i = 0; i < IP4_REASS_SLOTS; i++) {
+		struct ip4_reass *r = &s->ip4.r[i];
+
+		if (!r->used) {
+			if (!free_slot)
+				free_slot = r;
+			continue;
+		}
+		if (r->src.s_addr == ip->saddr && r->dst.s_addr == ip->daddr &&
+		    r->id == ip->id && r->proto == ip->protocol)
+			return r;
+		if (!oldest || r->since_ms < oldest->since_ms)
+			oldest = r;
+	}
+	if (!free_slot) {
+		free_slot = oldest;
+		ip4_reass_free(free_slot);
+	}
+	free_slot->used = true;
+	free_slot->src.s_addr = ip->saddr;
+	free_slot->dst.s_addr = ip->daddr;
+	free_slot->id = ip->id;
+	free_slot->proto = ip->protocol;
+	free_slot->since_ms = loop_now_ms();
+	if (!free_slot->buf)
+		free_slot->buf = xmalloc(20 + IP4_REASS_MAX);
+	if (!loop_timer_armed(&s->ip4.timer))
+		loop_timer_arm(&s->ip4.timer, 1000);
+	return free_slot;
+}
+
+/*
+ * ip4_reass_add() - add a fragment. Overlapping fragments make the whole
+ * datagram invalid (as RFC 5722 asks for IPv6; no legitimate sender
+ * overlaps); an exact duplicate is ignored. Return: true when complete.
+ */
+static bool ip4_reass_add(struct user_stack *s, struct ip4_reass *r, const struct iphdr *ip,
+			  const uint8_t *data, size_t n, uint32_t start, bool more)
+{
+	uint32_t end = start + (uint32_t)n;
+	int i, pos;
+
+	if (end > IP4_REASS_MAX - 20 || (more && (n & 7)) || (!more && r->total) ||
+	    (r->total && end > r->total) || (!more && end < r->have)) {
+		ip4_reass_free(r);
+		return false;
+	}
+	for (i = 0, pos = (int)r->nfrag; i < (int)r->nfrag; i++) {
+		if (r->ranges[i].start == start && r->ranges[i].end == end)
+			return false;	/* duplicate */
+		if (start < r->ranges[i].end && r->ranges[i].start < end) {
+			ip4_reass_free(r);
+			return false;
+		}
+		if (start < r->ranges[i].start && pos == (int)r->nfrag)
+			pos = i;
+	}
+	if (r->nfrag == IP4_REASS_HOLES) {
+		ip4_reass_free(r);
+		return false;
+	}
+	memmove(&r->ranges[pos + 1], &r->ranges[pos],
+		sizeof(r->ranges[0]) * (r->nfrag - (unsigned)pos));
+	r->ranges[pos].start = start;
+	r->ranges[pos].end = end;
+	r->nfrag++;
+	memcpy(r->buf + 20 + start, data, n);
+	r->have += n;
+	if (start == 0)
+		memcpy(r->hdr, ip, 20);
+	if (!more)
+		r->total = end;
+	if (r->total && r->total < end) {
+		ip4_reass_free(r);
+		return false;
+	}
+	return r->total && r->have == r->total;
+}
+
+static void ip4_fragment(struct user_stack *s, const struct iphdr *ip, size_t tot)
+{
+	size_t hl = (size_t)ip->ihl * 4;
+	uint16_t fo = ntohs(ip->frag_off);
+	uint32_t start = (uint32_t)(fo & IP_OFFMASK) * 8;
+	struct ip4_reass *r = ip4_reass_slot(s, ip);
+	struct iphdr *h;
+
+	if (!ip4_reass_add(s, r, ip, (const uint8_t *)ip + hl, tot - hl, start, fo & IP_MF))
+		return;
+	/* complete: the first fragment's header (options dropped) in front of the data */
+	h = (struct iphdr *)(void *)r->buf;
+	memcpy(h, r->hdr, 20);
+	h->ihl = 5;
+	h->tot_len = htons((uint16_t)(20 + r->total));
+	h->frag_off = 0;
+	h->check = 0;
+	h->check = csum_ip4_header(h, 20);
+	ip4_dispatch(s, h, 20 + r->total);
+	ip4_reass_free(r);
+}
+
+void ip4_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8_t *src_mac)
+{
+	const struct iphdr *ip = (const struct iphdr *)(const void *)pkt;
+	struct in_addr src;
+	size_t hl, tot;
+
+	if (len < 20 || ip->version != 4 || ip->ihl < 5) {
+		s->stats.bad_ip++;
+		return;
+	}
+	hl = (size_t)ip->ihl * 4;
+	tot = ntohs(ip->tot_len);
+	if (hl > len || tot < hl || tot > len || csum_ip4_header(ip, hl) != 0) {
+		s->stats.bad_ip++;
+		return;
+	}
+	src.s_addr = ip->saddr;
+	/* multicast and reserved sources never come from a real guest */
+	if ((ntohl(ip->saddr) >> 28) >= 14 || (ntohl(ip->daddr) >> 28) == 14 ||
+	    ip->daddr == INADDR_ANY) {
+		s->stats.bad_ip++;
+		return;
+	}
+	if (src.s_addr != INADDR_ANY && stack_in_net(s, src))
+		arp_learn(s, src, src_mac);
+	if (ntohs(ip->frag_off) & (IP_MF | IP_OFFMASK)) {
+		ip4_fragment(s, ip, tot);
+		return;
+	}
+	ip4_dispatch(s, ip, tot);
+}
