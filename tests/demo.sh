@@ -2,98 +2,141 @@
 # SPDX-License-Identifier: MIT
 # demo.sh - qnet's main job, shown step by step (run by `make demo`, as root).
 #
-# Two network namespaces, each with a tap device that qnet creates inside it, joined by qnet's
-# hub 0; they ping each other, then qnet's monitor shows `info network` and the capture of one
-# port (filter-dump, pcap) is summarised. Everything stays inside namespaces this script creates.
+# A network namespace plays the guest. qnet creates a tap inside it and joins it, on hub 0, to a
+# user-mode network stack (-netdev user: QEMU's "slirp" networking). The namespace then gets its
+# address by DHCP, resolves a name through the stack's DNS address, fetches a page from a web server
+# on the host's loopback through the gateway address 10.0.2.2, and serves a page back to the host
+# through a port forward. The demo brings its own DNS server (dnsmasq on 127.0.0.1) and web server;
+# nothing leaves this machine.
 set -u
 cd "$(dirname "$0")/.."
 QNET=${QNET:-$PWD/build/qnet}
 T=$(mktemp -d /tmp/qnet-demo.XXXXXX)
-A=qnet-demo-a B=qnet-demo-b
+NS=qnet-demo
+HOSTPORT=${DEMO_HOSTPORT:-18080}
+WEBPORT=${DEMO_WEBPORT:-18000}
+PIDS=()
 QPID=
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 cleanup() {
 	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
-	ip netns del "$A" 2>/dev/null
-	ip netns del "$B" 2>/dev/null
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
+fail() { echo "demo: FAILED: $*"; [ -f "$T/qnet.log" ] && { echo "qnet's log:"; cat "$T/qnet.log"; }; exit 1; }
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "make demo needs root: it creates network namespaces and tap devices." >&2
+	echo "make demo needs root: it creates a network namespace and a tap device." >&2
 	echo "Run it as root (for example: sudo make demo)." >&2
 	exit 1
 fi
 need=()
 command -v ip >/dev/null || need+=(iproute2)
-command -v ping >/dev/null || need+=(iputils-ping)
-command -v tshark >/dev/null || need+=(tshark)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v busybox >/dev/null || need+=(busybox-static)
+command -v curl >/dev/null || need+=(curl)
 command -v socat >/dev/null || need+=(socat)
+command -v tshark >/dev/null || need+=(tshark)
+[ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
 	step "Installing what the demo needs: ${need[*]}"
-	if command -v apt-get >/dev/null; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" ||
-			{ echo "could not install ${need[*]}: install them and run make demo again" >&2; exit 1; }
-	else
-		echo "please install: ${need[*]}" >&2
-		exit 1
-	fi
+	command -v apt-get >/dev/null || { echo "please install: ${need[*]}" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" ||
+		{ echo "could not install ${need[*]}: install them and run make demo again" >&2; exit 1; }
 fi
 
-step "1. Two network namespaces, $A and $B (no interfaces but lo yet)"
-ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
-run ip netns add "$A"
-run ip netns add "$B"
+step "1. The demo's own servers on the host's loopback: DNS (dnsmasq) and a web page"
+cat >"$T/resolv.conf" <<EOF
+nameserver 127.0.0.1
+EOF
+run dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+	--listen-address=127.0.0.1 --port=53 --address=/www.qnet.test/10.0.2.2 \
+	--address=/www.qnet.test/fec0::2 \
+	--pid-file="$T/dnsmasq.pid" --log-facility=- 2>"$T/dnsmasq.log" &
+PIDS+=($!)
+mkdir -p "$T/www-host" "$T/www-guest"
+echo "hello from the host's loopback" >"$T/www-host/index.html"
+echo "hello from inside the namespace" >"$T/www-guest/index.html"
+printf '$ python3 -m http.server --bind 127.0.0.1 %s\n' "$WEBPORT"
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$T/www-host" "$WEBPORT" \
+	>/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
 
-step "2. qnet creates a tap inside each namespace and joins both to hub 0, capturing one port"
-set -- -netdev tap,id=ta,netns=/var/run/netns/$A,ifname=eth0,script=no,downscript=no \
-	-netdev hubport,id=pa,hubid=0,netdev=ta \
-	-netdev tap,id=tb,netns=/var/run/netns/$B,ifname=eth0,script=no,downscript=no \
-	-netdev hubport,id=pb,hubid=0,netdev=tb \
-	-object filter-dump,id=cap,netdev=ta,file=$T/demo.pcap \
-	-monitor unix:$T/monitor.sock,server=on,wait=off -pidfile "$T/qnet.pid"
+step "2. A namespace, $NS, with nothing in it but lo"
+ip netns del "$NS" 2>/dev/null
+run ip netns add "$NS"
+run ip -n "$NS" link set lo up
+
+step "3. qnet: a user-mode stack and the namespace's tap on hub 0, a port forward, a capture"
+set -- -netdev user,id=u0,resolv-conf=$T/resolv.conf,hostfwd=tcp:127.0.0.1:$HOSTPORT-:80 \
+	-netdev hubport,id=p0,hubid=0,netdev=u0 \
+	-netdev tap,id=t0,netns=/var/run/netns/$NS,ifname=eth0,script=no,downscript=no \
+	-netdev hubport,id=p1,hubid=0,netdev=t0 \
+	-object filter-dump,id=cap,netdev=t0,file=$T/demo.pcap \
+	-monitor unix:$T/monitor.sock,server=on,wait=off
 printf '$ qnet'; printf ' %s' "$@"; printf '\n'
 "$QNET" "$@" 2>"$T/qnet.log" &
 QPID=$!
 for _ in $(seq 50); do [ -S "$T/monitor.sock" ] && break; sleep 0.1; done
-if ! kill -0 "$QPID" 2>/dev/null || [ ! -S "$T/monitor.sock" ]; then
-	echo "qnet did not start:"; cat "$T/qnet.log"; exit 1
-fi
+kill -0 "$QPID" 2>/dev/null && [ -S "$T/monitor.sock" ] || fail "qnet did not start"
 
-step "3. Addresses inside the namespaces"
-run ip -n "$A" addr add 10.0.9.1/24 dev eth0
-run ip -n "$B" addr add 10.0.9.2/24 dev eth0
-run ip -n "$A" link set eth0 up
-run ip -n "$B" link set eth0 up
-run ip -n "$A" -br addr show eth0
-run ip -n "$B" -br addr show eth0
+step "4. DHCP: the namespace asks for an address (udhcpc, with a script of the demo's own)"
+cat >"$T/udhcpc.sh" <<'EOF'
+#!/bin/sh
+# udhcpc script: configure eth0 in this namespace only; never touches /etc/resolv.conf
+case "$1" in
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+	echo "lease: ip=$ip mask=$mask router=$router dns=$dns domain=$domain lease=${lease}s" ;;
+esac
+EOF
+chmod +x "$T/udhcpc.sh"
+run ip netns exec "$NS" busybox udhcpc -i eth0 -n -q -t 5 -T 2 -s "$T/udhcpc.sh" 2>&1 |
+	grep -v '^udhcpc: ' || true
+run ip -n "$NS" -br addr show eth0
+run ip -n "$NS" route
+ip -n "$NS" -br addr show eth0 | grep -q 10.0.2.15 || fail "no DHCP lease"
 
-step "4. Ping both ways through qnet's hub"
-ok=1
-run ip netns exec "$A" ping -c 3 -W 2 -i 0.2 10.0.9.2 || ok=0
-run ip netns exec "$B" ping -c 3 -W 2 -i 0.2 10.0.9.1 || ok=0
+step "5. DNS: the namespace resolves a name through the stack's DNS address 10.0.2.3"
+run ip netns exec "$NS" busybox nslookup www.qnet.test 10.0.2.3 | grep -v '^$' ||
+	fail "DNS lookup failed"
 
-step "5. qnet's monitor: info network (QEMU's layout) and per-client counters"
+step "6. NAT: the namespace fetches the host's page through the gateway 10.0.2.2"
+run ip netns exec "$NS" curl -sS --max-time 10 "http://10.0.2.2:$WEBPORT/" ||
+	fail "fetch through 10.0.2.2 failed"
+run ip netns exec "$NS" ping -c 2 -W 2 -i 0.3 10.0.2.2 | grep -E 'bytes from|packets' ||
+	fail "ping 10.0.2.2 failed"
+
+step "7. Port forward: the host fetches a page served inside the namespace"
+printf '$ ip netns exec %s busybox httpd -f -p 80 -h www-guest\n' "$NS"
+ip netns exec "$NS" busybox httpd -f -p 80 -h "$T/www-guest" &
+PIDS+=($!)
+sleep 0.5
+run curl -sS --max-time 10 "http://127.0.0.1:$HOSTPORT/" || fail "fetch through the hostfwd failed"
+
+step "8. qnet's monitor: info usernet, info network"
 mon() { printf '%s\n' "$1" | socat -t 1 - UNIX-CONNECT:"$T/monitor.sock" | tr -d '\r' |
-	sed -e '/^QEMU\|^qnet .*monitor/d' -e 's/^(qemu) //' -e '/^$/d'; }
+	sed -e '/^qnet .*monitor/d' -e '/^(qemu) *$/d' -e 's/^(qemu) //' | grep -vx "$1"; }
+echo "(qemu) info usernet"; mon "info usernet"
 echo "(qemu) info network"; mon "info network"
-echo "(qemu) info netstats"; mon "info netstats"
 
-step "6. The capture of port ta (filter-dump, pcap), read by tshark"
+step "9. The capture of the namespace's port (filter-dump, pcap), read by tshark"
 kill "$QPID"; wait "$QPID" 2>/dev/null; QPID=
-run tshark -r "$T/demo.pcap" -q -z io,phs 2>/dev/null | sed -n '/eth/,/====/p'
-echo "frames: $(tshark -r "$T/demo.pcap" 2>/dev/null | wc -l) in total," \
-	"ICMP echo requests: $(tshark -r "$T/demo.pcap" -Y 'icmp.type==8' 2>/dev/null | wc -l)," \
-	"replies: $(tshark -r "$T/demo.pcap" -Y 'icmp.type==0' 2>/dev/null | wc -l)," \
-	"ARP: $(tshark -r "$T/demo.pcap" -Y arp 2>/dev/null | wc -l)"
+echo "frames: $(tshark -r "$T/demo.pcap" 2>/dev/null | wc -l)," \
+	"DHCP: $(tshark -r "$T/demo.pcap" -Y dhcp 2>/dev/null | wc -l)," \
+	"DNS: $(tshark -r "$T/demo.pcap" -Y dns 2>/dev/null | wc -l)," \
+	"HTTP: $(tshark -r "$T/demo.pcap" -Y http 2>/dev/null | wc -l)," \
+	"ICMP: $(tshark -r "$T/demo.pcap" -Y icmp 2>/dev/null | wc -l)"
+run tshark -r "$T/demo.pcap" -Y 'dhcp or dns' 2>/dev/null
 
-step "7. Done: qnet stopped, its taps are gone with it"
-ip -n "$A" link show eth0 >/dev/null 2>&1 && { echo "eth0 still exists in $A"; ok=0; }
-if [ "$ok" -eq 1 ]; then
-	echo "demo: the namespaces talked through qnet"
-else
-	echo "demo: FAILED (see above); qnet's log:"; cat "$T/qnet.log"; exit 1
-fi
+step "10. Done: qnet stopped and its tap is gone with it"
+ip -n "$NS" link show eth0 >/dev/null 2>&1 && fail "eth0 still exists in $NS"
+echo "demo: the namespace got DHCP, DNS, NAT and a port forward through qnet"

@@ -14,6 +14,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "../stack/stack.h"
 
 /*
  * DOC: Theory of operation
@@ -126,17 +127,27 @@ static void cmd_quit(const char *args, struct sbuf *out);
 static void cmd_info_network(const char *args, struct sbuf *out);
 static void cmd_info_netstats(const char *args, struct sbuf *out);
 static void cmd_info_version(const char *args, struct sbuf *out);
+static void cmd_info_usernet(const char *args, struct sbuf *out);
+static void cmd_hostfwd_add(const char *args, struct sbuf *out);
+static void cmd_hostfwd_remove(const char *args, struct sbuf *out);
 
 static const struct mon_cmd info_cmds[] = {
 	{ "netstats", "", "show frame, byte and drop counters of every net client (qnet)",
 	  false, cmd_info_netstats, NULL },
 	{ "network", "", "show the network state", false, cmd_info_network, NULL },
+	{ "usernet", "", "show user network stack connection states", false, cmd_info_usernet,
+	  NULL },
 	{ "version", "", "show the version of qnet", false, cmd_info_version, NULL },
 	{ NULL, NULL, NULL, false, NULL, NULL },
 };
 
 static const struct mon_cmd mon_cmds[] = {
 	{ "help|?", "[cmd]", "show the help", true, cmd_help, NULL },
+	{ "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+	  "redirect TCP or UDP connections from host to guest (requires -net user)", true,
+	  cmd_hostfwd_add, NULL },
+	{ "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+	  "remove host-to-guest TCP or UDP redirection", true, cmd_hostfwd_remove, NULL },
 	{ "info", "[subcommand]", "show various information about the system state",
 	  true, NULL, info_cmds },
 	{ "quit|q", "", "quit the emulator", false, cmd_quit, NULL },
@@ -254,6 +265,66 @@ static void cmd_info_netstats(const char *args, struct sbuf *out)
 static void cmd_info_version(const char *args, struct sbuf *out)
 {
 	sbuf_printf(out, "%s\n", QNET_VERSION);
+}
+
+static void cmd_info_usernet(const char *args, struct sbuf *out)
+{
+	for (struct user_stack *s = stack_first(); s; s = stack_next(s))
+		stack_info_usernet(s, out);
+}
+
+/*
+ * mon_user_args() - QEMU's "[netdev_id] rule": with two words the first names
+ * the netdev, with one the first user stack is used. Prints QEMU's messages.
+ * Return: the stack (and *rule), or NULL
+ */
+static struct user_stack *mon_user_args(const char *args, char *rule, size_t size,
+					 struct sbuf *out)
+{
+	char a[256], b[256];
+	int n = sscanf(args, "%255s %255s", a, b);
+	struct net_client *nc;
+
+	if (n < 1) {
+		sbuf_printf(out, "missing parameter\n");
+		return NULL;
+	}
+	if (n == 1) {
+		snprintf(rule, size, "%s", a);
+		if (!stack_first())
+			sbuf_printf(out, "user mode network stack not in use\n");
+		return stack_first();
+	}
+	snprintf(rule, size, "%s", b);
+	nc = net_find(a);
+	if (!nc) {
+		sbuf_printf(out, "unrecognized netdev id '%s'\n", a);
+		return NULL;
+	}
+	if (nc->ops->driver != NET_DRIVER_USER) {
+		sbuf_printf(out, "invalid device specified\n");
+		return NULL;
+	}
+	return (struct user_stack *)(void *)nc;
+}
+
+static void cmd_hostfwd_add(const char *args, struct sbuf *out)
+{
+	char rule[256];
+	struct user_stack *s = mon_user_args(args, rule, sizeof(rule), out);
+	struct error e = { 0 };
+
+	if (s && fwd_hostfwd_add(s, rule, &e) < 0)
+		sbuf_printf(out, "%s\n", e.msg);
+}
+
+static void cmd_hostfwd_remove(const char *args, struct sbuf *out)
+{
+	char rule[256];
+	struct user_stack *s = mon_user_args(args, rule, sizeof(rule), out);
+
+	if (s)
+		fwd_hostfwd_remove(s, rule, out);
 }
 
 /**

@@ -470,9 +470,12 @@ static int stack_netdev_init(struct opts *o, const char *id, struct net_client *
 	struct user_stack *s = (struct user_stack *)(void *)nc;
 	uint32_t h;
 
+	struct user_stack **pp = &stacks;
+
 	s->hubid = -1;
-	s->next_stack = stacks;
-	stacks = s;
+	while (*pp)		/* creation order: "the first user stack" is QEMU's default */
+		pp = &(*pp)->next_stack;
+	*pp = s;
 	arp_init(s);
 	ip4_init(s);
 	icmp_init(s);
