@@ -12,12 +12,14 @@
 
 #include "cli/netdev.h"
 #include "cli/opts.h"
+#include "core/chardev.h"
 #include "core/filter.h"
 #include "core/hub.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
 #include "monitor/monitor.h"
+#include "monitor/qmp.h"
 
 /* Bound on each kind of repeatable option */
 #define MAX_ARGS 256
@@ -39,9 +41,11 @@ struct cli_list {
 	int n;
 };
 
-static struct cli_list modern_netdevs, legacy_netdevs, legacy_nets, objects;
+static struct cli_list modern_netdevs, legacy_netdevs, legacy_nets, objects, chardevs;
 static const char *monitors[MAX_ARGS];
 static int n_monitors;
+static const char *qmps[MAX_ARGS];
+static int n_qmps;
 static const char *log_path;
 static char *pidfile;
 static bool pidfile_written;
@@ -63,8 +67,11 @@ static void usage(void)
 	       "  -netdev TYPE,id=ID[,opts]   create a netdev (QEMU syntax; JSON accepted)\n"
 	       "  -netdev help                list the netdev types; -netdev TYPE,help: its options\n"
 	       "  -net TYPE[,opts]            legacy: the backend gets a port on hub 0\n"
-	       "  -object TYPE,id=ID[,opts]   a filter (filter-dump...) on a netdev\n"
+	       "  -object TYPE,id=ID[,opts]   a filter (filter-dump, -mirror, -redirector, -buffer)\n"
+	       "  -chardev socket,id=ID,...   a socket chardev for filter outdev/indev\n"
 	       "  -monitor SPEC               HMP monitor: stdio, unix:PATH,server=on,wait=off\n"
+	       "  -qmp SPEC                   QMP: unix:PATH,server=on,wait=off or\n"
+	       "                              tcp:HOST:PORT,server=on,wait=off\n"
 	       "  -D FILE                     log file\n"
 	       "  -pidfile FILE               write the process id to FILE\n"
 	       "  -daemonize                  detach once set up\n"
@@ -89,8 +96,10 @@ static void usage(void)
 
 static void cleanup(void)
 {
+	qmp_close_all();
 	monitor_close_all();
 	net_cleanup_all();
+	chardev_cleanup_all();
 	hub_free_all();
 	if (pidfile_written)
 		unlink(pidfile);
@@ -99,7 +108,8 @@ static void cleanup(void)
 
 static void free_lists(void)
 {
-	struct cli_list *lists[] = { &modern_netdevs, &legacy_netdevs, &legacy_nets, &objects };
+	struct cli_list *lists[] = { &modern_netdevs, &legacy_netdevs, &legacy_nets, &objects,
+				     &chardevs };
 
 	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
 		for (int i = 0; i < lists[l]->n; i++)
@@ -358,6 +368,28 @@ static void create_legacy_nets(void)
 	}
 }
 
+/* arg_chardev() - -chardev BACKEND,id=ID,... (QemuOpts; created before the netdevs, as QEMU) */
+static void arg_chardev(const char *opt, const char *val)
+{
+	struct cli_arg *a = list_add(&chardevs, opt, val);
+	struct error e = { 0 };
+
+	if (opts_parse(&a->o, val, "backend", &e) < 0) {
+		a->o.n = 0;
+		fail(opt, val, "%s", e.msg);
+	}
+}
+
+static void create_chardevs(void)
+{
+	for (int i = 0; i < chardevs.n; i++) {
+		struct error e = { 0 };
+
+		if (chardev_create(&chardevs.v[i].o, &e) < 0)
+			fail(chardevs.v[i].opt, chardevs.v[i].val, "%s", e.msg);
+	}
+}
+
 static void create_objects(void)
 {
 	for (int i = 0; i < objects.n; i++) {
@@ -457,8 +489,8 @@ static void on_signal(int signo, void *opaque)
 /* ---- argument parsing --------------------------------------------------- */
 
 enum arg_kind {
-	A_NETDEV, A_NET, A_NIC, A_DEVICE, A_OBJECT, A_MONITOR, A_LOG, A_PIDFILE,
-	A_DAEMONIZE, A_VERSION, A_HELP,
+	A_NETDEV, A_NET, A_NIC, A_DEVICE, A_OBJECT, A_CHARDEV, A_MONITOR, A_LOG, A_PIDFILE,
+	A_DAEMONIZE, A_VERSION, A_HELP, A_QMP,
 };
 
 static const struct {
@@ -469,6 +501,8 @@ static const struct {
 	{ "netdev", A_NETDEV, true },	{ "net", A_NET, true },
 	{ "nic", A_NIC, true },		{ "device", A_DEVICE, true },
 	{ "object", A_OBJECT, true },	{ "monitor", A_MONITOR, true },
+	{ "qmp", A_QMP, true },
+	{ "chardev", A_CHARDEV, true },
 	{ "D", A_LOG, true },		{ "pidfile", A_PIDFILE, true },
 	{ "daemonize", A_DAEMONIZE, false },
 	{ "version", A_VERSION, false },
@@ -490,10 +524,18 @@ static void handle_arg(enum arg_kind kind, const char *opt, const char *val)
 	case A_OBJECT:
 		arg_object(opt, val);
 		break;
+	case A_CHARDEV:
+		arg_chardev(opt, val);
+		break;
 	case A_MONITOR:
 		if (n_monitors == MAX_ARGS)
 			fail(opt, val, "too many %s options (at most %d)", opt, MAX_ARGS);
 		monitors[n_monitors++] = val;
+		break;
+	case A_QMP:
+		if (n_qmps == MAX_ARGS)
+			fail(opt, val, "too many %s options (at most %d)", opt, MAX_ARGS);
+		qmps[n_qmps++] = val;
 		break;
 	case A_LOG:
 		log_path = val;
@@ -563,6 +605,7 @@ int main(int argc, char **argv)
 	}
 
 	/* QEMU's net_init_clients() order: modern -netdev, QemuOpts -netdev, -net */
+	create_chardevs();
 	create_netdevs(&modern_netdevs);
 	create_netdevs(&legacy_netdevs);
 	create_legacy_nets();
@@ -572,6 +615,12 @@ int main(int argc, char **argv)
 
 		if (monitor_open(monitors[i], &e) < 0)
 			fail("-monitor", monitors[i], "%s", e.msg);
+	}
+	for (int i = 0; i < n_qmps; i++) {
+		struct error e = { 0 };
+
+		if (qmp_open(qmps[i], &e) < 0)
+			fail("-qmp", qmps[i], "%s", e.msg);
 	}
 	hub_check_clients();
 	if (loop_on_signal(SIGINT, on_signal, NULL) < 0 ||

@@ -597,6 +597,7 @@ static int dgram_mcast_socket(const struct sockaddr_in *group, const struct in_a
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_set_errno(e, errno, "can't create datagram socket");
+	sock_set_dgram_bufs(fd);
 	mreq.imr_interface.s_addr = local ? local->s_addr : htonl(INADDR_ANY);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
@@ -725,6 +726,7 @@ static int dgram_init_inet(const struct dgram_addr *local, const struct dgram_ad
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_set_errno(e, errno, "can't create datagram socket");
+	sock_set_dgram_bufs(fd);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
 		close(fd);
@@ -763,6 +765,7 @@ static int dgram_init_unix(const struct dgram_addr *local, const struct dgram_ad
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_set_errno(e, errno, "can't create datagram socket");
+	sock_set_dgram_bufs(fd);
 	if (bind(fd, (struct sockaddr *)&lsun, llen) < 0) {
 		err_set_errno(e, errno, "can't bind unix=%s to socket", local->path);
 		close(fd);

@@ -335,6 +335,7 @@ static int socket_mcast_fd(struct sockaddr_in *grp, struct in_addr *local, struc
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_set_errno(e, errno, "can't create datagram socket");
+	sock_set_dgram_bufs(fd);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
 		goto fail;
@@ -401,6 +402,7 @@ static int socket_init_udp(const char *rhost, const char *lhost, const char *id,
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_set_errno(e, errno, "can't create datagram socket");
+	sock_set_dgram_bufs(fd);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
 		close(fd);

@@ -17,6 +17,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "../monitor/events.h"
 #include "stream_data.h"
 
 /* at most this many resolved addresses are tried by a client */
@@ -99,16 +100,18 @@ struct stream_child {
 
 /*
  * QMP call points: QEMU emits NETDEV_STREAM_CONNECTED {netdev-id, addr} and
- * NETDEV_STREAM_DISCONNECTED {netdev-id} here. qnet has no QMP yet: log them.
+ * NETDEV_STREAM_DISCONNECTED {netdev-id} here (also logged).
  */
 static void stream_event_connected(const char *id, const char *uri)
 {
 	info("NETDEV_STREAM_CONNECTED netdev-id=%s addr=%s", id, uri);
+	event_stream_connected(id, uri);
 }
 
 static void stream_event_disconnected(const char *id)
 {
 	info("NETDEV_STREAM_DISCONNECTED netdev-id=%s", id);
+	event_stream_disconnected(id);
 }
 
 /* stream_uri() - QEMU's socket_uri() of a socket address */

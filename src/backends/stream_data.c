@@ -192,6 +192,8 @@ static void stream_conn_deferred(struct loop_defer *d)
 		return;
 	}
 	stream_conn_update(c);
+	/* the write may have made room: the core's queue must not wait for EPOLLOUT */
+	stream_conn_unblock(c);
 }
 
 static void stream_conn_frame(void *opaque, const uint8_t *frame, size_t len)

@@ -27,6 +27,9 @@
 /* Every filter type qnet knows; later types are added here */
 static const struct filter_ops *const filter_types[] = {
 	&filter_dump_ops,
+	&filter_mirror_ops,
+	&filter_redirector_ops,
+	&filter_buffer_ops,
 };
 
 static const char *const dir_names[] = {
@@ -258,6 +261,8 @@ int filter_object_add(struct opts *o, struct error *e)
 	}
 	if (opts_check_unused(o, e) < 0 || filter_parse_status(f, status, e) < 0)
 		goto fail;
+	if (ops->check && ops->check(f, e) < 0)
+		goto fail;
 	if (filter_resolve(f, netdev, &anchor, e) < 0)
 		goto fail;
 	if (ops->complete && ops->complete(f, e) < 0)
@@ -342,4 +347,121 @@ void filter_info(struct net_client *nc, struct sbuf *out)
 			    f->position, f->on ? "on" : "off",
 			    f->insert_before ? "before" : "behind", nc->name, dir_names[f->dir]);
 	}
+}
+
+/**
+ * filter_object_add_qapi() - object_add (HMP) / object-add (QMP)
+ *
+ * Those paths have no QemuOpts id registry: a duplicate id is found when QOM
+ * adds the child to /objects, with QOM's text.
+ */
+int filter_object_add_qapi(struct opts *o, struct error *e)
+{
+	const char *id = opts_peek(o, "id");
+
+	if (id && id_wellformed(id) && filter_find(id))
+		return err_set(e, "attempt to add duplicate property '%s' to object "
+			       "(type 'container')", id);
+	return filter_object_add(o, e);
+}
+
+/**
+ * filter_pass_to_next() - continue a held or injected frame after @f
+ *
+ * As QEMU's qemu_netfilter_pass_to_next(): the direction is @f's, or with
+ * queue=all tx when @sender is @f's netdev and rx otherwise; the later
+ * filters of that direction run (status=off ones skipped), then the frame is
+ * queued to @sender's peer without a sent callback.
+ */
+ssize_t filter_pass_to_next(struct filter *f, struct net_client *sender,
+			    const struct iovec *iov, int iovcnt)
+{
+	size_t size = net_iov_size(iov, iovcnt);
+	enum filter_dir dir;
+	struct filter *next;
+	ssize_t ret;
+
+	if (!sender || !sender->peer || !f->nc || !size)
+		return (ssize_t)(size ? size : 1);
+	if (f->dir != FILTER_ALL)
+		dir = f->dir;
+	else
+		dir = sender == f->nc ? FILTER_TX : FILTER_RX;
+	for (next = dir == FILTER_TX ? f->next : f->prev; next;
+	     next = dir == FILTER_TX ? next->next : next->prev) {
+		if (next->on && (next->dir & dir)) {
+			ret = next->ops->receive(next, sender, dir, iov, iovcnt);
+			if (ret)
+				return ret;
+		}
+	}
+	net_deliver(sender, sender->peer, iov, iovcnt, NULL);
+	return (ssize_t)size;
+}
+
+void filter_set_status(struct filter *f, bool on)
+{
+	if (f->on == on)
+		return;
+	f->on = on;
+	if (f->nc && f->ops->status_changed)
+		f->ops->status_changed(f);
+}
+
+/* filter_resolve_path() - a QOM path naming a filter: "/objects/ID" or a partial "ID" */
+static struct filter *filter_resolve_path(const char *path)
+{
+	if (!strncmp(path, "/objects/", 9))
+		path += 9;
+	else if (path[0] == '/')
+		return NULL;
+	if (!*path || strchr(path, '/'))
+		return NULL;
+	return filter_find(path);
+}
+
+/**
+ * filter_qom_set() - qom-set on a filter
+ *
+ * status and queue (common), and what the type's set_prop takes, change at
+ * run time with QEMU's texts. The string properties QEMU only stores after
+ * creation (netdev, position, insert, file, outdev...) are refused: in QEMU
+ * they change what info network shows without any effect.
+ */
+int filter_qom_set(const char *path, const char *prop, const char *value, struct error *e)
+{
+	static const char *const fixed[] = { "netdev", "position", "insert" };
+	struct filter *f = filter_resolve_path(path);
+	enum filter_dir dir;
+	int r;
+
+	if (!f)
+		return err_set(e, "Device '%s' not found", path);
+	if (!strcmp(prop, "status")) {
+		struct filter tmp = { .on = f->on };
+
+		if (filter_parse_status(&tmp, value, e) < 0)
+			return -1;
+		filter_set_status(f, tmp.on);
+		return 0;
+	}
+	if (!strcmp(prop, "queue")) {
+		if (parse_dir(value, &dir) < 0)
+			return err_set(e, "Parameter 'queue' does not accept value '%s'", value);
+		f->dir = dir;
+		return 0;
+	}
+	if (f->ops->set_prop) {
+		r = f->ops->set_prop(f, prop, value, e);
+		if (r)
+			return r < 0 ? -1 : 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (!strcmp(prop, fixed[i]))
+			return err_set(e, "qnet: property '%s' of '%s' can't be changed at run time",
+				       prop, f->id);
+	if (f->ops == &filter_dump_ops && (!strcmp(prop, "file") || !strcmp(prop, "maxlen")))
+		return err_set(e, "qnet: property '%s' of '%s' can't be changed at run time",
+			       prop, f->id);
+	return err_set(e, "Property '%s.%s' not found", f->ops->type, prop);
 }

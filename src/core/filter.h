@@ -50,6 +50,17 @@ struct filter_ops {
 	 */
 	int (*complete)(struct filter *f, struct error *e);
 	/* --- end of contract addition --- */
+	/* --- contract addition (mirror/redirector/buffer, run-time control) --- */
+	/*
+	 * @check: optional: the type's property-setter checks that QEMU runs
+	 *	after the status setter (filter-buffer's interval=0); 0 or -1.
+	 * @set_prop: optional: qom-set of a type property at run time; 1 done,
+	 *	0 not a property of the type, -1 error in @e.
+	 */
+	int (*check)(struct filter *f, struct error *e);
+	int (*set_prop)(struct filter *f, const char *name, const char *value,
+			struct error *e);
+	/* --- end of contract addition --- */
 };
 
 /**
@@ -93,6 +104,31 @@ void filter_detach_all(struct net_client *nc);
 /* filter_info() - "filters:\n  - id: type=...\n" lines for info network */
 void filter_info(struct net_client *nc, struct sbuf *out);
 
+/**
+ * filter_pass_to_next() - QEMU's qemu_netfilter_pass_to_next(): a frame that
+ * @f held (or injected) goes through the filters after @f in its direction
+ * (with queue=all: tx if @sender is @f's netdev, else rx), then straight to
+ * @sender's peer (queued without a sent callback; the peer's own rx filters are
+ * not run, as in QEMU). Return: >0 (size, or what a later filter returned).
+ */
+ssize_t filter_pass_to_next(struct filter *f, struct net_client *sender,
+			    const struct iovec *iov, int iovcnt);
+/* filter_set_status() - the status setter at run time (calls ops->status_changed) */
+void filter_set_status(struct filter *f, bool on);
+/**
+ * filter_qom_set() - HMP qom-set PATH PROPERTY VALUE on a filter (path "ID" or
+ * "/objects/ID"); QEMU's error texts
+ */
+int filter_qom_set(const char *path, const char *prop, const char *value, struct error *e);
+/**
+ * filter_object_add_qapi() - object_add / QMP object-add: as filter_object_add()
+ * but with the QOM duplicate-id text QEMU gives on those paths
+ */
+int filter_object_add_qapi(struct opts *o, struct error *e);
+
 extern const struct filter_ops filter_dump_ops;
+extern const struct filter_ops filter_mirror_ops;
+extern const struct filter_ops filter_redirector_ops;
+extern const struct filter_ops filter_buffer_ops;
 
 #endif /* QNET_FILTER_H */

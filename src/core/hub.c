@@ -22,7 +22,7 @@
  * then dropped and counted, and the others run at full rate.
  */
 #define HUB_HIGH 256
-#define HUB_LIVE_MS 100
+#define HUB_LIVE_MS 500
 #define HUB_MAC_BUCKETS 1024
 #define HUB_AGEING_DEFAULT 300
 
@@ -301,6 +301,24 @@ void hub_info_mac_table(struct sbuf *out)
 			sbuf_printf(out, "  %02x:%02x:%02x:%02x:%02x:%02x %s %llus\n", m->mac[0],
 				    m->mac[1], m->mac[2], m->mac[3], m->mac[4], m->mac[5],
 				    m->port->nc.name, (unsigned long long)(now - m->seen_ms) / 1000);
+		}
+	}
+}
+
+/* hub_mac_foreach() - every live learned MAC of switch-mode hubs (QMP query-mac-table) */
+void hub_mac_foreach(hub_mac_cb *cb, void *opaque)
+{
+	uint64_t now = loop_now_ms();
+
+	for (struct hub *h = hubs; h; h = h->next) {
+		if (h->mode != HUB_SWITCH || !h->macs)
+			continue;
+		for (int i = 0; i < HUB_MAC_BUCKETS; i++) {
+			struct hub_mac *m = &h->macs[i];
+
+			if (!m->port || now - m->seen_ms >= (uint64_t)h->ageing_s * 1000)
+				continue;
+			cb(h->id, m->mac, m->port->nc.name, (unsigned)((now - m->seen_ms) / 1000), opaque);
 		}
 	}
 }

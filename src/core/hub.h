@@ -49,6 +49,11 @@ struct hub *hub_port_hub(const struct net_client *nc);
 void hub_info(struct sbuf *out);
 /* hub_info_mac_table() - learned MACs of switch-mode hubs */
 void hub_info_mac_table(struct sbuf *out);
+/* hub_mac_cb - one learned MAC: hub id, MAC, port name, seconds since last seen */
+typedef void hub_mac_cb(int hubid, const uint8_t *mac, const char *port, unsigned age_s,
+			void *opaque);
+/* hub_mac_foreach() - every live learned MAC of switch-mode hubs */
+void hub_mac_foreach(hub_mac_cb *cb, void *opaque);
 /* hub_check_clients() - QEMU's start-up warnings ("hub port %s has no peer"...) */
 void hub_check_clients(void);
 /* hub_free_all() - at exit, after the clients */

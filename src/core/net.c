@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "../monitor/events.h"
 
 const char *const net_driver_str[NET_DRIVER__MAX] = {
 	[NET_DRIVER_NONE] = "none",
@@ -451,6 +452,7 @@ void net_set_link_down(struct net_client *nc, bool down)
 	nc->link_down = down;
 	if (nc->ops->link_status_changed)
 		nc->ops->link_status_changed(nc);
+	event_link_changed(nc->name, !down);	/* QMP NETDEV_LINK_CHANGED */
 }
 
 void net_set_link(struct net_client *nc, bool up)

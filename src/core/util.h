@@ -65,5 +65,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* set_nonblock() - O_NONBLOCK on fd; 0 or -errno */
 int set_nonblock(int fd);
+/*
+ * sock_set_dgram_bufs() - large receive and send buffers for a datagram socket, so that a
+ * burst is not lost while qnet is busy (SO_*BUFFORCE when allowed, else capped by the sysctls)
+ */
+void sock_set_dgram_bufs(int fd);
 
 #endif /* QNET_UTIL_H */

@@ -11,6 +11,11 @@
 #include <unistd.h>
 
 #include "monitor.h"
+#include "qmp.h"
+#include "../cli/opts.h"
+#include "../cli/netdev.h"
+#include "../core/chardev.h"
+#include "../core/filter.h"
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
@@ -130,8 +135,17 @@ static void cmd_info_version(const char *args, struct sbuf *out);
 static void cmd_info_usernet(const char *args, struct sbuf *out);
 static void cmd_hostfwd_add(const char *args, struct sbuf *out);
 static void cmd_hostfwd_remove(const char *args, struct sbuf *out);
+static void cmd_object_add(const char *args, struct sbuf *out);
+static void cmd_object_del(const char *args, struct sbuf *out);
+static void cmd_qom_set(const char *args, struct sbuf *out);
+static void cmd_info_chardev(const char *args, struct sbuf *out);
+static void cmd_announce_self(const char *args, struct sbuf *out);
+static void cmd_netdev_add(const char *args, struct sbuf *out);
+static void cmd_netdev_del(const char *args, struct sbuf *out);
+static void cmd_set_link(const char *args, struct sbuf *out);
 
 static const struct mon_cmd info_cmds[] = {
+	{ "chardev", "", "show the character devices", false, cmd_info_chardev, NULL },
 	{ "netstats", "", "show frame, byte and drop counters of every net client (qnet)",
 	  false, cmd_info_netstats, NULL },
 	{ "network", "", "show the network state", false, cmd_info_network, NULL },
@@ -142,6 +156,8 @@ static const struct mon_cmd info_cmds[] = {
 };
 
 static const struct mon_cmd mon_cmds[] = {
+	{ "announce_self", "[interfaces] [id]", "Trigger GARP/RARP announcements", true,
+	  cmd_announce_self, NULL },
 	{ "help|?", "[cmd]", "show the help", true, cmd_help, NULL },
 	{ "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
 	  "redirect TCP or UDP connections from host to guest (requires -net user)", true,
@@ -150,7 +166,17 @@ static const struct mon_cmd mon_cmds[] = {
 	  "remove host-to-guest TCP or UDP redirection", true, cmd_hostfwd_remove, NULL },
 	{ "info", "[subcommand]", "show various information about the system state",
 	  true, NULL, info_cmds },
+	{ "netdev_add", "[user|tap|socket|stream|dgram|hubport],id=str[,prop=value][,...]",
+	  "add host network device", true, cmd_netdev_add, NULL },
+	{ "netdev_del", "id", "remove host network device", true, cmd_netdev_del, NULL },
+	{ "object_add", "[qom-type=]type,id=str[,prop=value][,...]", "create QOM object", true,
+	  cmd_object_add, NULL },
+	{ "object_del", "id", "destroy QOM object", true, cmd_object_del, NULL },
+	{ "qom-set", "[-j] path property value", "set QOM property.\n\t\t\t-j: the value is "
+	  "specified in json format.", true, cmd_qom_set, NULL },
 	{ "quit|q", "", "quit the emulator", false, cmd_quit, NULL },
+	{ "set_link", "name on|off", "change the link status of a network adapter", true,
+	  cmd_set_link, NULL },
 	{ NULL, NULL, NULL, false, NULL, NULL },
 };
 
@@ -325,6 +351,205 @@ static void cmd_hostfwd_remove(const char *args, struct sbuf *out)
 
 	if (s)
 		fwd_hostfwd_remove(s, rule, out);
+}
+
+static void cmd_info_chardev(const char *args, struct sbuf *out)
+{
+	chardev_info(out);
+}
+
+/* mon_missing() - QEMU's text for a missing mandatory argument */
+static void mon_missing(const char *cmd, struct sbuf *out)
+{
+	sbuf_printf(out, "%s: string expected\nTry \"help %s\" for more information\n", cmd, cmd);
+}
+
+/* mon_word() - copy the next blank-separated word of *@p to @buf; false if none or too long */
+static bool mon_word(const char **p, char *buf, size_t size)
+{
+	const char *s = skip_blank(*p);
+	size_t n = word_len(s);
+
+	if (!n || n >= size)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	*p = s + n;
+	return true;
+}
+
+/* cmd_object_add() - object_add: keyval syntax, QEMU's "Error: " prefix */
+static void cmd_object_add(const char *args, struct sbuf *out)
+{
+	char spec[MON_LINE_MAX];
+	struct opts o = { 0 };
+	struct error e = { 0 };
+	const char *p = args;
+
+	if (!mon_word(&p, spec, sizeof(spec))) {
+		mon_missing("object_add", out);
+		return;
+	}
+	if (*skip_blank(p)) {
+		sbuf_printf(out, "object_add: extraneous characters at the end of line\n"
+			    "Try \"help object_add\" for more information\n");
+		return;
+	}
+	if (opts_parse_keyval(&o, spec, "qom-type", &e) < 0 ||
+	    filter_object_add_qapi(&o, &e) < 0)
+		sbuf_printf(out, "Error: %s\n", e.msg);
+	opts_free(&o);
+}
+
+static void cmd_object_del(const char *args, struct sbuf *out)
+{
+	char id[256];
+	struct error e = { 0 };
+	const char *p = args;
+
+	if (!mon_word(&p, id, sizeof(id))) {
+		mon_missing("object_del", out);
+		return;
+	}
+	if (*skip_blank(p)) {
+		sbuf_printf(out, "object_del: extraneous characters at the end of line\n"
+			    "Try \"help object_del\" for more information\n");
+		return;
+	}
+	if (filter_object_del(id, &e) < 0)
+		sbuf_printf(out, "Error: %s\n", e.msg);
+}
+
+/* ---- run-time netdev control (shared with QMP, src/monitor/qmp.c) ---- */
+
+/* cmd_announce_self() - QEMU's migration announce defaults: 50 ms, max 550 ms, 5 rounds, 100 ms */
+static void cmd_announce_self(const char *args, struct sbuf *out)
+{
+	char ifaces[256] = "", id[64] = "";
+	struct error e = { 0 };
+	int n = sscanf(args, "%255s %63s", ifaces, id);
+
+	if (qmp_announce(50, 550, 5, 100, n >= 1 ? ifaces : NULL, n >= 2 ? id : NULL, &e) < 0)
+		sbuf_printf(out, "Error: %s\n", e.msg);
+}
+
+/*
+ * cmd_netdev_add() - QemuOpts syntax as QEMU 7.2's HMP; stream and dgram (whose
+ * dotted keys QemuOpts can't carry, where 7.2 fails) are read as keyval.
+ */
+static void cmd_netdev_add(const char *args, struct sbuf *out)
+{
+	struct opts o = { 0 };
+	struct error e = { 0 };
+	size_t tl = strcspn(args, ",");
+	bool modern = (tl == 6 && !strncmp(args, "stream", 6)) ||
+		      (tl == 5 && !strncmp(args, "dgram", 5)) ||
+		      strstr(args, "type=stream") || strstr(args, "type=dgram");
+	const char *id;
+
+	if (!strcmp(args, "help") || !strcmp(args, "?")) {
+		netdev_types_help(out);
+		return;
+	}
+	if (!*args) {
+		sbuf_printf(out, "Error: Parameter 'id' is missing\n");
+		return;
+	}
+	if ((modern ? opts_parse_keyval(&o, args, "type", &e) :
+		      opts_parse(&o, args, "type", &e)) < 0) {
+		sbuf_printf(out, "%s\nTry \"help netdev_add\" for more information\n", e.msg);
+		goto out;
+	}
+	id = opts_peek(&o, "id");
+	if (!modern && id && net_find(id)) {
+		sbuf_printf(out, "Duplicate ID '%s' for netdev\n"
+			    "Try \"help netdev_add\" for more information\n", id);
+		goto out;
+	}
+	if (!netdev_create(&o, true, NULL, &e))
+		sbuf_printf(out, "Error: %s\n", e.msg);
+out:
+	opts_free(&o);
+}
+
+static void cmd_netdev_del(const char *args, struct sbuf *out)
+{
+	char id[256];
+	struct error e = { 0 };
+	bool nf;
+
+	if (sscanf(args, "%255s", id) != 1) {
+		sbuf_printf(out, "netdev_del: string expected\n"
+			    "Try \"help netdev_del\" for more information\n");
+		return;
+	}
+	if (qmp_netdev_del(id, &nf, &e) < 0)
+		sbuf_printf(out, "Error: %s\n", e.msg);
+}
+
+static void cmd_set_link(const char *args, struct sbuf *out)
+{
+	char name[256], val[16];
+	int n = sscanf(args, "%255s %15s", name, val);
+	struct net_client *nc;
+
+	if (n < 1) {
+		sbuf_printf(out, "set_link: string expected\n"
+			    "Try \"help set_link\" for more information\n");
+		return;
+	}
+	if (n < 2 || (strcmp(val, "on") && strcmp(val, "off"))) {
+		sbuf_printf(out, "Expected 'on' or 'off'\n"
+			    "Try \"help set_link\" for more information\n");
+		return;
+	}
+	nc = net_find(name);
+	if (!nc) {
+		sbuf_printf(out, "Error: Device '%s' not found\n", name);
+		return;
+	}
+	net_set_link(nc, !strcmp(val, "on"));
+}
+
+/*
+ * cmd_qom_set() - qom-set [-j] PATH PROPERTY VALUE on filters. With -j the
+ * value is JSON: a string, a number, or true/false (read as on/off).
+ */
+static void cmd_qom_set(const char *args, struct sbuf *out)
+{
+	char path[256], prop[128], value[256];
+	struct error e = { 0 };
+	const char *p = skip_blank(args);
+	bool json = false;
+
+	if (!strncmp(p, "-j", 2) && (p[2] == ' ' || p[2] == '\t' || !p[2])) {
+		json = true;
+		p += 2;
+	}
+	if (!mon_word(&p, path, sizeof(path)) || !mon_word(&p, prop, sizeof(prop)) ||
+	    !mon_word(&p, value, sizeof(value))) {
+		mon_missing("qom-set", out);
+		return;
+	}
+	if (*skip_blank(p)) {
+		sbuf_printf(out, "qom-set: extraneous characters at the end of line\n"
+			    "Try \"help qom-set\" for more information\n");
+		return;
+	}
+	if (json) {
+		size_t n = strlen(value);
+
+		if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+			memmove(value, value + 1, n - 2);
+			value[n - 2] = 0;
+		} else if (!strcmp(value, "true")) {
+			strcpy(value, "on");
+		} else if (!strcmp(value, "false")) {
+			strcpy(value, "off");
+		}
+	}
+	if (filter_qom_set(path, prop, value, &e) < 0)
+		sbuf_printf(out, "Error: %s\n", e.msg);
 }
 
 /**

@@ -66,6 +66,11 @@ static void arp_release(struct user_stack *s, struct in_addr ip, const uint8_t *
 		if (!p->len || p->dst.s_addr != ip.s_addr)
 			continue;
 		memcpy(p->frame, mac, 6);
+		/* padded to ETH_ZLEN like every other frame (cap >= mtu + 14 > ETH_ZLEN) */
+		if (p->len < ETH_ZLEN) {
+			memset(p->frame + p->len, 0, ETH_ZLEN - p->len);
+			p->len = ETH_ZLEN;
+		}
 		net_send_buf(&s->nc, p->frame, p->len, NULL);
 		p->len = 0;
 	}

@@ -8,25 +8,50 @@
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *p = buf;
-	uint64_t acc = sum;
+	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, acc;
+	uint32_t w[4];
+	uint16_t h;
 
-	/* sum 16-bit big-endian words; memcpy keeps unaligned access defined */
-	while (len >= 8) {
-		uint8_t w[8];
-
-		memcpy(w, p, 8);
-		acc += (uint32_t)(w[0] << 8 | w[1]) + (uint32_t)(w[2] << 8 | w[3]) +
-		       (uint32_t)(w[4] << 8 | w[5]) + (uint32_t)(w[6] << 8 | w[7]);
-		p += 8;
-		len -= 8;
+	/*
+	 * RFC 1071 1.2: the sum is byte-order independent, and may be taken over wider words
+	 * and folded. Native-order 32-bit words go into 64-bit accumulators (no carry is lost
+	 * below 2^32 words); the folded 16-bit result is swapped to network order at the end.
+	 * memcpy keeps unaligned access defined and compiles to plain loads.
+	 */
+	while (len >= 16) {
+		memcpy(w, p, 16);
+		a0 += w[0];
+		a1 += w[1];
+		a2 += w[2];
+		a3 += w[3];
+		p += 16;
+		len -= 16;
 	}
-	while (len >= 2) {
-		acc += (uint32_t)(p[0] << 8 | p[1]);
+	acc = a0 + a1 + a2 + a3;
+	while (len >= 4) {
+		memcpy(w, p, 4);
+		acc += w[0];
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		acc += h;
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		acc += (uint32_t)p[0] << 8;
+	if (len) {
+		uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, 2);
+		acc += h;
+	}
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	acc = (uint16_t)(acc << 8 | acc >> 8);
+#endif
+	acc += sum;
 	while (acc >> 32)
 		acc = (acc & 0xffffffff) + (acc >> 32);
 	acc = (acc & 0xffff) + (acc >> 16);

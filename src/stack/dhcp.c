@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "stack.h"
+#include "../monitor/events.h"
 
 /*
  * What libslirp does, and where qnet differs on purpose (docs/behaviour.md):
@@ -251,7 +252,11 @@ static void dhcp_reply(struct user_stack *s, const struct bootp *req, int type,
 static void dhcp_bind(struct user_stack *s, int i, const uint8_t *mac, uint64_t now)
 {
 	struct dhcp_lease *l = &s->dhcp.leases[i];
+	bool renewal = dhcp_live(l, now) && !memcmp(l->mac, mac, 6);
 
+	/* QMP DHCP_LEASE "bound" for a new binding, not for renewals */
+	if (!renewal)
+		event_dhcp_lease(s->nc.name, dhcp_addr(s, i), mac, "bound");
 	memcpy(l->mac, mac, 6);
 	l->used = true;
 	l->expires_ms = now + (uint64_t)DHCP_LEASE_TIME * 1000;
@@ -317,8 +322,10 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 	case DHCPRELEASE:
 		i = dhcp_index(s, b.ciaddr);
 		if (i >= 0 && dhcp_live(&s->dhcp.leases[i], now) &&
-		    !memcmp(s->dhcp.leases[i].mac, b.chaddr, 6))
+		    !memcmp(s->dhcp.leases[i].mac, b.chaddr, 6)) {
 			s->dhcp.leases[i].used = false;
+			event_dhcp_lease(s->nc.name, dhcp_addr(s, i), b.chaddr, "released");
+		}
 		break;
 	case DHCPINFORM:
 		if (b.ciaddr.s_addr)
@@ -338,6 +345,23 @@ struct in_addr dhcp_first_lease(struct user_stack *s)
 		if (dhcp_live(&s->dhcp.leases[i], now))
 			return dhcp_addr(s, i);
 	return s->cfg.dhcp_start;
+}
+
+int dhcp_lease_get(struct user_stack *s, int i, struct in_addr *ip, uint8_t *mac,
+		   uint64_t *left_ms)
+{
+	uint64_t now = loop_now_ms();
+	const struct dhcp_lease *l;
+
+	if (i < 0 || i >= DHCP_LEASES)
+		return 0;
+	l = &s->dhcp.leases[i];
+	if (!dhcp_live(l, now))
+		return 0;
+	*ip = dhcp_addr(s, i);
+	memcpy(mac, l->mac, 6);
+	*left_ms = l->expires_ms - now;
+	return 1;
 }
 
 void dhcp_info(struct user_stack *s, struct sbuf *out)

@@ -42,6 +42,9 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 		const uint8_t *payload, size_t len);
 /* dhcp_first_lease() - address of the first allocated lease (for hostfwd default), or dhcp_start */
 struct in_addr dhcp_first_lease(struct user_stack *s);
+/* dhcp_lease_get() - pool entry @i: 1 and its address, MAC and ms left if live, else 0 */
+int dhcp_lease_get(struct user_stack *s, int i, struct in_addr *ip, uint8_t *mac,
+		   uint64_t *left_ms);
 /* dhcp_info() - "ip mac expires" lines (for the monitor) */
 void dhcp_info(struct user_stack *s, struct sbuf *out);
 /**

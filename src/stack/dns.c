@@ -118,18 +118,24 @@ struct in_addr stack_translate_in4(struct user_stack *s, struct in_addr orig,
 				   const struct sockaddr_storage *sa)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in *res = (const struct sockaddr_in *)&s->dns.addr;
+	uint32_t inv = ~s->cfg.mask.s_addr;
 	struct in_addr a;
 
 	if (sa->ss_family != AF_INET)
 		return orig;
 	a = sin->sin_addr;
-	/* the resolver answering a flow the guest sent to the DNS address */
-	if (orig.s_addr == s->cfg.dns.s_addr && s->dns.have && res->sin_family == AF_INET &&
-	    res->sin_addr.s_addr == a.s_addr && sin->sin_port == htons(53))
-		return s->cfg.dns;
-	/* host loopback is the gateway */
-	if ((ntohl(a.s_addr) >> 24) == 127)
+	/*
+	 * libslirp's rule (sotranslate_in): only flows the guest sent into the
+	 * virtual network are translated. To the subnet broadcast: the reply is
+	 * from the gateway. To any other virtual address (DNS, a guestfwd address,
+	 * the gateway): from that address, except that a peer other than host
+	 * loopback answering a flow sent to the gateway shows its real address.
+	 */
+	if (!stack_in_net(s, orig))
+		return a;
+	if ((orig.s_addr & inv) == inv)
 		return s->cfg.host;
+	if ((ntohl(a.s_addr) >> 24) == 127 || orig.s_addr != s->cfg.host.s_addr)
+		return orig;
 	return a;
 }

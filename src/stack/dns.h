@@ -46,8 +46,9 @@ int stack_translate_out4(struct user_stack *s, struct in_addr dst, uint16_t dpor
 			 struct sockaddr_storage *sa, socklen_t *salen);
 /**
  * stack_translate_in4() - the source the guest sees for data from host peer @sa on a flow it
- * opened to @orig (the address it used): the resolver's replies to a flow sent to the DNS
- * address appear from it, host loopback appears as the gateway, anything else as is.
+ * sent to @orig, as libslirp's sotranslate_in: flows to the subnet broadcast answer from the
+ * gateway; flows to another address of the virtual network answer from that address (host
+ * loopback answering the gateway included); anything else shows the peer's real address.
  * Return: the address (network order)
  */
 struct in_addr stack_translate_in4(struct user_stack *s, struct in_addr orig,

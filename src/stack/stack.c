@@ -160,6 +160,39 @@ int stack_output_ip4(struct user_stack *s, struct in_addr src, struct in_addr ds
 	return ret;
 }
 
+int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr dst,
+			uint8_t proto, uint8_t tos, uint8_t *l4, size_t len)
+{
+	uint8_t *f = l4 - STACK_HEADROOM;
+	const uint8_t *mac;
+	struct iphdr ip;
+	uint16_t id;
+
+	if (len + 20 > s->cfg.mtu || !(mac = stack_dst_mac(s, dst))) {
+		struct iovec iov = { .iov_base = l4, .iov_len = len };
+
+		return stack_output_ip4(s, src, dst, proto, tos, &iov, 1);
+	}
+	id = s->ip4.next_id++;
+	memcpy(f, mac, 6);
+	memcpy(f + 6, s->gw_mac, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	memset(&ip, 0, sizeof(ip));
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tos = tos;
+	ip.tot_len = htons((uint16_t)(20 + len));
+	ip.id = htons(id);
+	ip.ttl = 64;
+	ip.protocol = proto;
+	ip.saddr = src.s_addr;
+	ip.daddr = dst.s_addr;
+	ip.check = csum_ip4_header(&ip, 20);
+	memcpy(f + 14, &ip, 20);
+	return stack_frame_out(s, f, 34 + len);
+}
+
 static ssize_t stack_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
 {
 	struct user_stack *s = (struct user_stack *)(void *)nc;

@@ -172,6 +172,21 @@ static inline bool stack_in_net(const struct user_stack *s, struct in_addr a)
 int stack_output_ip4(struct user_stack *s, struct in_addr src, struct in_addr dst, uint8_t proto,
 		     uint8_t tos, const struct iovec *l4, int l4cnt);
 
+/* bytes an in-place packet needs in front of its L4 header: Ethernet + IPv4 */
+#define STACK_HEADROOM (14 + 20)
+
+/**
+ * stack_output_ip4_hr() - stack_output_ip4() for one contiguous L4 buffer, without copying it
+ * @l4:		L4 header + payload, with STACK_HEADROOM writable bytes before it and room
+ *		after it up to ETH_ZLEN frame bytes (short frames are padded in place)
+ *
+ * Writes the Ethernet and IP headers in front of @l4 and sends the frame from there. Packets
+ * that need fragmenting, or whose destination MAC is still unknown, take stack_output_ip4()'s
+ * path. Same results as stack_output_ip4().
+ */
+int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr dst,
+			uint8_t proto, uint8_t tos, uint8_t *l4, size_t len);
+
 /* stack_send_eth() - send one frame (dst MAC, gateway MAC as source, @type, payload) */
 int stack_send_eth(struct user_stack *s, const uint8_t *dst_mac, uint16_t type,
 		   const struct iovec *iov, int iovcnt);

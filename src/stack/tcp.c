@@ -24,8 +24,11 @@
  * Every guest connection maps onto one host socket; there is no TCP state
  * machine of our own beyond sequence bookkeeping (passt's model):
  *
- * - guest -> host: in-order payload is written to the socket at once and only
- *   what the socket took is acknowledged. The window we advertise is the
+ * - guest -> host: in-order payload is written to the socket and only what
+ *   the socket took is acknowledged. Small segments of one connection that
+ *   arrive in one batch of guest frames are gathered (copied into @stage) and
+ *   written with one send() after the batch, before the ACKs go out; anything
+ *   else for that connection (FIN, RST, a gap) writes them first. The window we advertise is the
  *   socket's free send buffer, so the guest rarely overruns it; whatever it
  *   sends out of order is dropped with a duplicate ACK and retransmitted by
  *   the guest.
@@ -56,6 +59,7 @@
 #define TCP_ACK 0x10
 
 #define TCP_HDR_ROOM 64			/* TCP header with options, room before payload */
+_Static_assert(TCP_HDR_ROOM - 20 >= STACK_HEADROOM, "batch slots hold Ethernet + IP headers");
 #define TCP_BATCH 16			/* segments read from a socket per recvmsg() */
 #define TCP_MSS_DFL 536		/* RFC 9293 3.7.1 */
 #define TCP_WS_OURS 7			/* our window scale: 8 MiB windows */
@@ -69,6 +73,8 @@
 #define TCP_TIME_WAIT_MS 2000		/* the host socket does the real TIME_WAIT */
 #define TCP_PERSIST_MAX 60000
 #define TCP_DISCARD_MAX (1 << 20)	/* in flight without SO_PEEK_OFF; AF_UNIX discard chunk */
+#define TCP_STAGE_MAX (256 << 10)	/* guest payload gathered per send() */
+#define TCP_STAGE_SEG 16384		/* larger segments are written directly */
 
 #define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 #define SEQ_LE(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
@@ -187,6 +193,7 @@ static uint8_t tcp_discard[TCP_DISCARD_MAX];
 
 static void tcp_sock_send(struct tcp_conn *c);
 static void tcp_sock_event(struct loop_fd *h, uint32_t events);
+static bool tcp_stage_flush(struct tcp_state *t);
 
 static inline uint16_t get16(const uint8_t *p)
 {
@@ -368,6 +375,10 @@ static void tcp_free(struct tcp_conn *c, bool abort)
 		c->fd = -1;
 	}
 	tcp_set_deadline(c, 0);
+	if (t->stage_conn == c) {
+		t->stage_conn = NULL;
+		t->stage_len = 0;
+	}
 	if (c->flags & TCP_F_ACKQ)
 		tcp_list_del(&t->acks, c, AN);
 	if (c->flags & TCP_F_BLOCKED)
@@ -392,11 +403,13 @@ static void tcp_free(struct tcp_conn *c, bool abort)
  * tcp_emit() - fill in a TCP header and send header + payload to the guest
  * @th:		header space (@hlen bytes, options already written after byte 20),
  *		the payload (@plen bytes) follows it
+ * @headroom:	@th has STACK_HEADROOM writable bytes before it (a batch slot): the frame
+ *		is built in place, the payload is not copied again
  * Return: stack_output_ip4()'s result
  */
 static int tcp_emit(struct user_stack *s, struct in_addr src, uint16_t sport, struct in_addr dst,
 		    uint16_t dport, uint8_t *th, size_t hlen, size_t plen, uint8_t flags,
-		    uint32_t seq, uint32_t ack, uint16_t win)
+		    uint32_t seq, uint32_t ack, uint16_t win, bool headroom)
 {
 	struct iovec iov = { .iov_base = th, .iov_len = hlen + plen };
 	uint16_t sum;
@@ -412,6 +425,8 @@ static int tcp_emit(struct user_stack *s, struct in_addr src, uint16_t sport, st
 	sum = csum_fold(csum_partial(th, hlen + plen,
 				     csum_pseudo4(src, dst, IPPROTO_TCP, (uint16_t)(hlen + plen))));
 	memcpy(th + 16, &sum, 2);
+	if (headroom)
+		return stack_output_ip4_hr(s, src, dst, IPPROTO_TCP, 0, th, hlen + plen);
 	return stack_output_ip4(s, src, dst, IPPROTO_TCP, 0, &iov, 1);
 }
 
@@ -431,7 +446,7 @@ static void tcp_rst_reply(struct user_stack *s, const struct tcp_seg *g)
 		ack = g->seq + (uint32_t)g->dlen + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN);
 	}
 	s->tcp.stats.rst_sent++;
-	tcp_emit(s, g->dst, g->dport, g->src, g->sport, th, 20, 0, flags, seq, ack, 0);
+	tcp_emit(s, g->dst, g->dport, g->src, g->sport, th, 20, 0, flags, seq, ack, 0, false);
 }
 
 static uint16_t tcp_mtu_mss(const struct user_stack *s)
@@ -455,6 +470,8 @@ static uint32_t tcp_window(struct tcp_conn *c)
 		return 65535;
 	/* the buffer is charged with overhead too: keep a quarter in reserve */
 	w = (long)sndbuf / 4 * 3 - outq;
+	if (c->s->tcp.stage_conn == c)
+		w -= (long)c->s->tcp.stage_len;	/* on its way into the socket */
 	if (w < 0)
 		w = 0;
 	if (w > (long)(65535u << c->ws_ours))
@@ -528,7 +545,7 @@ static int tcp_send_ctl(struct tcp_conn *c, uint8_t flags, uint32_t seq)
 		c->flags &= ~(uint32_t)TCP_F_ACKQ;
 	}
 	return tcp_emit(c->s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4, c->gport, th, hlen, 0,
-			flags, seq, (flags & TCP_ACK) ? c->rcv_nxt : 0, win);
+			flags, seq, (flags & TCP_ACK) ? c->rcv_nxt : 0, win, false);
 }
 
 static void tcp_send_ack(struct tcp_conn *c)
@@ -553,6 +570,7 @@ static void tcp_acks_flush(struct loop_defer *d)
 {
 	struct user_stack *s = d->opaque;
 
+	tcp_stage_flush(&s->tcp);
 	while (s->tcp.acks)
 		tcp_send_ack(s->tcp.acks);	/* tcp_send_ctl() unlinks it */
 }
@@ -832,7 +850,7 @@ static void tcp_sock_send(struct tcp_conn *c)
 			int ret;
 
 			ret = tcp_emit(s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4, c->gport, th, 20,
-				       l, fl, c->snd_nxt, c->rcv_nxt, wfield);
+				       l, fl, c->snd_nxt, c->rcv_nxt, wfield, true);
 			if (!(c->flags & TCP_F_RTT)) {
 				c->flags |= TCP_F_RTT;
 				c->rtt_seq = c->snd_nxt + (uint32_t)l;
@@ -1132,6 +1150,79 @@ static int tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *g)
 	return 1;
 }
 
+/* tcp_staged() - bytes of @c's payload gathered but not yet written */
+static size_t tcp_staged(const struct tcp_conn *c)
+{
+	return c->s->tcp.stage_conn == c ? c->s->tcp.stage_len : 0;
+}
+
+/**
+ * tcp_stage_flush() - write the gathered payload to its socket, as tcp_data_input() would
+ * have written it segment by segment: what the socket took is acknowledged (after the
+ * batch, by the ACK already queued), a partial write is acknowledged at once
+ * Return: false if the connection was reset (and freed)
+ */
+static bool tcp_stage_flush(struct tcp_state *t)
+{
+	struct tcp_conn *c = t->stage_conn;
+	size_t len = t->stage_len;
+	ssize_t n;
+
+	if (!c)
+		return true;
+	t->stage_conn = NULL;
+	t->stage_len = 0;
+	do {
+		n = send(c->fd, t->stage, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			tcp_reset(c);
+			return false;
+		}
+		n = 0;
+	}
+	c->rcv_nxt += (uint32_t)n;
+	if ((size_t)n < len) {
+		t->stats.partial_writes++;
+		c->flags |= TCP_F_WANT_WRITE;
+		tcp_send_ack(c);
+	} else {
+		tcp_ack_later(c);	/* an ACK sent meanwhile did not cover these bytes */
+	}
+	return true;
+}
+
+/**
+ * tcp_stage() - gather an in-order payload of @c (at @seq) for one send() after the batch
+ * Return: 1 taken (an ACK is queued), 0 write it directly, -1 the connection was reset
+ */
+static int tcp_stage(struct tcp_conn *c, uint32_t seq, const uint8_t *p, size_t len)
+{
+	struct tcp_state *t = &c->s->tcp;
+
+	if (len > TCP_STAGE_SEG || c->state != TCP_S_ESTABLISHED || c->fd < 0)
+		return 0;
+	if (!t->stage) {
+		t->stage = malloc(TCP_STAGE_MAX);
+		if (!t->stage)
+			return 0;
+	}
+	if (t->stage_conn && (t->stage_conn != c || t->stage_len + len > TCP_STAGE_MAX)) {
+		bool mine = t->stage_conn == c;
+
+		if (!tcp_stage_flush(t) && mine)
+			return -1;
+	}
+	if (seq != c->rcv_nxt + (uint32_t)tcp_staged(c))
+		return 0;	/* a partial write left a gap: the normal path answers */
+	memcpy(t->stage + t->stage_len, p, len);
+	t->stage_len += len;
+	t->stage_conn = c;
+	tcp_ack_later(c);
+	return 1;
+}
+
 /* tcp_data_input() - write in-order payload to the socket, handle the FIN; false if freed */
 static bool tcp_data_input(struct tcp_conn *c, const struct tcp_seg *g)
 {
@@ -1142,6 +1233,14 @@ static bool tcp_data_input(struct tcp_conn *c, const struct tcp_seg *g)
 
 	if (!len && !fin)
 		return true;
+	if (!fin && !(c->flags & TCP_F_GUEST_FIN) && g->seq == c->rcv_nxt + (uint32_t)tcp_staged(c)) {
+		int r = tcp_stage(c, g->seq, p, len);
+
+		if (r)
+			return r > 0;
+	}
+	if (tcp_staged(c) && !tcp_stage_flush(&c->s->tcp))
+		return false;
 	if (c->flags & TCP_F_GUEST_FIN) {
 		tcp_send_ack(c);	/* retransmitted FIN or data after it */
 		return true;
@@ -1407,6 +1506,9 @@ void tcp4_input(struct user_stack *s, const struct iphdr *ip, const uint8_t *l4,
 	inany_from_v4(&ga, g.src);
 	inany_from_v4(&ra, g.dst);
 	c = tcp_lookup(&s->tcp, &ga, g.sport, &ra, g.dport);
+	if (c && s->tcp.stage_conn == c && (g.flags & (TCP_RST | TCP_SYN | TCP_FIN)) &&
+	    !tcp_stage_flush(&s->tcp))
+		return;	/* reset by the write: the guest gets that RST */
 	if (c)
 		tcp_conn_input(c, &g);
 	else
@@ -1655,5 +1757,6 @@ void tcp_fini(struct user_stack *s)
 	free(t->conns);
 	free(t->hash);
 	free(t->batch);
+	free(t->stage);
 	memset(t, 0, sizeof(*t));
 }

@@ -42,6 +42,10 @@ struct tcp_conn;
  * @batch:	scratch for frames towards the guest (TCP_BATCH slots of @slot bytes)
  * @slot:	bytes per slot: header room + the largest segment payload (@seg_max)
  * @seg_max:	largest payload per segment the scratch holds
+ * @stage:	guest payload gathered for one connection during a batch of guest frames,
+ *		written with one send() (TCP_STAGE_MAX bytes, allocated on first use)
+ * @stage_len:	bytes in @stage
+ * @stage_conn:	the connection they belong to, or NULL
  * @secret:	hash and initial sequence number key
  * @eport:	next ephemeral port for hostfwd clients without one (AF_UNIX)
  * @stats:	counters (tests and debugging)
@@ -58,6 +62,9 @@ struct tcp_state {
 	uint8_t *batch;
 	size_t slot;
 	size_t seg_max;
+	uint8_t *stage;
+	size_t stage_len;
+	struct tcp_conn *stage_conn;
 	uint32_t secret[4];
 	uint16_t eport;
 	struct {

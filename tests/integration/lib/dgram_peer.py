@@ -18,6 +18,15 @@ import struct
 import sys
 import time
 
+def bigbufs(s):
+    """Large datagram buffers (root may exceed rmem_max), so a burst is not lost here."""
+    for opt, force in ((socket.SO_RCVBUF, 33), (socket.SO_SNDBUF, 32)):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, force, 4 << 20)
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
+
+
 TIMEOUT = 3.0
 
 
@@ -25,12 +34,14 @@ def endpoint(spec):
     kind, a, b = spec.split(":", 2)
     if kind == "udp":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        bigbufs(s)
         s.bind(("127.0.0.1", int(a)))
         dest = ("127.0.0.1", int(b))
     else:
         if os.path.exists(a):
             os.unlink(a)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        bigbufs(s)
         s.bind(a)
         dest = b
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -89,6 +100,7 @@ def burst(a, b, windows, w):
 
 def mcast_socket(group, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    bigbufs(s)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((group, port))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,

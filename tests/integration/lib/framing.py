@@ -29,6 +29,15 @@ import struct
 import sys
 import time
 
+def bigbufs(s):
+    """Large datagram buffers (root may exceed rmem_max), so a burst is not lost here."""
+    for opt, force in ((socket.SO_RCVBUF, 33), (socket.SO_SNDBUF, 32)):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, force, 4 << 20)
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
+
+
 ETHERTYPE = 0x88B5  # IEEE local experimental
 MAGIC = b"QNETTEST"
 
@@ -133,6 +142,7 @@ class Dgram:
         kind, _, rest = spec.partition(":")
         p = rest.split(":")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        bigbufs(s)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if kind == "udp":
             s.bind((p[0], int(p[1])))

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: MIT
+// filter_mirror.c - filter-mirror and filter-redirector: frames to and from a chardev, QEMU framing
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chardev.h"
+#include "filter.h"
+#include "log.h"
+
+/*
+ * DOC: Theory of operation
+ *
+ * Both filters write a frame to their outdev chardev as QEMU's filter_send()
+ * does: a 4-byte big-endian length, with vnet_hdr_support=on a 4-byte
+ * big-endian vnet header length (the netdev's; 0 for every qnet netdev), then
+ * the frame. An empty frame writes nothing.
+ *
+ * filter-mirror passes every frame on (return 0), written or not.
+ * filter-redirector with an outdev consumes every frame that reaches it (QEMU
+ * tests whether the outdev chardev is *set*, not whether a peer is connected:
+ * without a peer the frame is lost); without an outdev it passes frames on.
+ *
+ * QEMU writes synchronously and stalls its main loop until the chardev peer
+ * has read the bytes. qnet never blocks: records go into the chardev's
+ * bounded output buffer, and a record that doesn't fit, or has no connected
+ * peer, is dropped and counted (info chardev-stats... see chardev.h). The
+ * first failure after a success is reported with QEMU's message
+ * ("filter mirror send failed(...)"), later ones only counted, so a dead peer
+ * doesn't flood the log.
+ *
+ * The redirector's indev input is reassembled with QEMU's net_fill_rstate()
+ * state machine (length, [vnet header length,] data; NET_BUFSIZE cap) into a
+ * buffer allocated once. Each frame is injected after this filter: with
+ * queue=tx as sent by the netdev, with queue=rx as sent by its peer, and with
+ * queue=all both (QEMU's behaviour, kept: the frame goes out through the
+ * netdev and to its peer). A zero-length frame is skipped. An oversized frame
+ * prints QEMU's "serious error: oversized packet received,connection
+ * terminated." and qnet drops that connection (QEMU stops reading the chardev
+ * for good). QEMU also stops reading indev forever after its first
+ * disconnect; qnet resets the reassembler and reads the next connection.
+ * Reading pauses while status=off, as in QEMU.
+ */
+
+#define REDIR_OVERSIZED_MSG "serious error: oversized packet received,connection terminated."
+
+/**
+ * struct redir_rx - QEMU's SocketReadState
+ * @state:	0 length, 1 vnet header length, 2 data
+ * @index:	bytes collected in this state
+ * @len:	frame length
+ * @vnet_len:	vnet header length read (unused: QEMU ignores it too)
+ * @hdr:	length bytes collected so far
+ * @buf:	frame (NET_BUFSIZE bytes)
+ */
+struct redir_rx {
+	int state;
+	uint32_t index;
+	uint32_t len;
+	uint32_t vnet_len;
+	uint8_t hdr[4];
+	uint8_t *buf;
+};
+
+/**
+ * struct mirror_filter - filter-mirror or filter-redirector (QEMU's MirrorState)
+ * @f:		common part
+ * @indev, @outdev: chardev ids as given
+ * @vnet_hdr:	vnet_hdr_support
+ * @in, @out:	the attached chardevs
+ * @rx:		indev reassembler
+ * @send_failed: the last write failed (report only the first of a run)
+ * @drops:	frames not written to outdev
+ * @bad_frames:	indev frames dropped (empty or oversized)
+ */
+struct mirror_filter {
+	struct filter f;
+	char *indev, *outdev;
+	bool vnet_hdr;
+	struct chardev *in, *out;
+	struct redir_rx rx;
+	bool send_failed;
+	uint64_t drops;
+	uint64_t bad_frames;
+};
+
+static inline struct mirror_filter *to_mirror(struct filter *f)
+{
+	return container_of(f, struct mirror_filter, f);
+}
+
+/* ---- output ------------------------------------------------------------------- */
+
+/**
+ * mirror_send() - one record to the outdev; 0 or -errno (QEMU's filter_send())
+ */
+static int mirror_send(struct mirror_filter *m, const struct iovec *iov, int iovcnt)
+{
+	static uint8_t flat[NET_BUFSIZE];
+	struct iovec v[2 + 8];
+	uint32_t hdr[2];
+	size_t size = net_iov_size(iov, iovcnt);
+	int n = 0;
+
+	if (!size)
+		return 0;
+	if (!m->out)
+		return -EIO;
+	hdr[0] = htonl((uint32_t)size);
+	hdr[1] = htonl(0);	/* qnet netdevs hand frames over without a vnet header */
+	v[n++] = (struct iovec){ .iov_base = hdr, .iov_len = m->vnet_hdr ? 8 : 4 };
+	if (iovcnt <= 8) {
+		for (int i = 0; i < iovcnt; i++)
+			v[n++] = iov[i];
+	} else {
+		size = net_iov_copy(flat, sizeof(flat), iov, iovcnt);
+		v[n++] = (struct iovec){ .iov_base = flat, .iov_len = size };
+	}
+	return chardev_write_iov(m->out, v, n);
+}
+
+static void mirror_report(struct mirror_filter *m, const char *what, int ret)
+{
+	if (!ret) {
+		m->send_failed = false;
+		return;
+	}
+	m->drops++;
+	if (!m->send_failed)
+		error_report("filter %s send failed(%s)", what, strerror(-ret));
+	m->send_failed = true;
+}
+
+static ssize_t mirror_receive(struct filter *f, struct net_client *sender, enum filter_dir dir,
+			      const struct iovec *iov, int iovcnt)
+{
+	struct mirror_filter *m = to_mirror(f);
+
+	mirror_report(m, "mirror", mirror_send(m, iov, iovcnt));
+	return 0;
+}
+
+static ssize_t redirector_receive(struct filter *f, struct net_client *sender,
+				  enum filter_dir dir, const struct iovec *iov, int iovcnt)
+{
+	struct mirror_filter *m = to_mirror(f);
+	size_t size = net_iov_size(iov, iovcnt);
+
+	if (!m->out)
+		return 0;
+	mirror_report(m, "redirector", mirror_send(m, iov, iovcnt));
+	return (ssize_t)(size ? size : 1);
+}
+
+/* ---- indev ---------------------------------------------------------------------- */
+
+/* redirector_inject() - QEMU's redirector_to_filter() */
+static void redirector_inject(struct mirror_filter *m, const uint8_t *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct net_client *nc = m->f.nc;
+
+	if (!len) {
+		m->bad_frames++;
+		return;
+	}
+	if (m->f.dir & FILTER_TX)
+		filter_pass_to_next(&m->f, nc, &iov, 1);
+	/* the filter may not survive a delivery? it does: deliveries never free filters */
+	if ((m->f.dir & FILTER_RX) && nc->peer)
+		filter_pass_to_next(&m->f, nc->peer, &iov, 1);
+}
+
+/**
+ * redir_rx_feed() - QEMU's net_fill_rstate(): 0, or -1 on an oversized frame
+ * (the state is reset; frames completed before it were injected)
+ */
+static int redir_rx_feed(struct mirror_filter *m, const uint8_t *p, size_t n)
+{
+	struct redir_rx *rx = &m->rx;
+
+	while (n) {
+		size_t l;
+
+		switch (rx->state) {
+		case 0:
+		case 1:
+			l = MIN(n, (size_t)(4 - rx->index));
+			memcpy(rx->hdr + rx->index, p, l);
+			p += l;
+			n -= l;
+			rx->index += (uint32_t)l;
+			if (rx->index < 4)
+				break;
+			rx->index = 0;
+			if (rx->state == 0) {
+				rx->len = (uint32_t)rx->hdr[0] << 24 | (uint32_t)rx->hdr[1] << 16 |
+					  (uint32_t)rx->hdr[2] << 8 | rx->hdr[3];
+				rx->state = m->vnet_hdr ? 1 : 2;
+				rx->vnet_len = 0;
+			} else {
+				rx->vnet_len = (uint32_t)rx->hdr[0] << 24 |
+					       (uint32_t)rx->hdr[1] << 16 |
+					       (uint32_t)rx->hdr[2] << 8 | rx->hdr[3];
+				rx->state = 2;
+			}
+			break;
+		default:
+			l = MIN(n, (size_t)(rx->len - rx->index));
+			if ((size_t)rx->index + l > NET_BUFSIZE) {
+				rx->index = 0;
+				rx->state = 0;
+				return -1;
+			}
+			memcpy(rx->buf + rx->index, p, l);
+			rx->index += (uint32_t)l;
+			p += l;
+			n -= l;
+			if (rx->index >= rx->len) {
+				rx->index = 0;
+				rx->state = 0;
+				redirector_inject(m, rx->buf, rx->len);
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+static void redirector_read(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct mirror_filter *m = opaque;
+
+	if (redir_rx_feed(m, buf, len) < 0) {
+		m->bad_frames++;
+		error_report("%s", REDIR_OVERSIZED_MSG);
+		chardev_disconnect(m->in);
+	}
+}
+
+static void redirector_event(void *opaque, bool up)
+{
+	struct mirror_filter *m = opaque;
+
+	/* a new connection starts a new stream */
+	m->rx.state = 0;
+	m->rx.index = 0;
+}
+
+/* ---- creation ----------------------------------------------------------------------- */
+
+/* mirror_parse_common() - vnet_hdr_support (bool) */
+static int mirror_parse_vnet(struct mirror_filter *m, struct opts *o, struct error *e)
+{
+	bool b;
+	int r = opts_get_bool(o, "vnet_hdr_support", &b, e);
+
+	if (r < 0)
+		return -1;
+	m->vnet_hdr = r > 0 && b;
+	return 0;
+}
+
+/* mirror_setup() - QAPI FilterMirrorProperties: outdev (mandatory), vnet_hdr_support */
+static int mirror_setup(struct filter *f, struct opts *o, struct error *e)
+{
+	struct mirror_filter *m = to_mirror(f);
+	const char *out = opts_get(o, "outdev");
+
+	if (!out)
+		return err_set(e, "Parameter 'outdev' is missing");
+	m->outdev = xstrdup(out);
+	return mirror_parse_vnet(m, o, e);
+}
+
+/* redirector_setup() - QAPI FilterRedirectorProperties: indev, outdev, vnet_hdr_support */
+static int redirector_setup(struct filter *f, struct opts *o, struct error *e)
+{
+	struct mirror_filter *m = to_mirror(f);
+	const char *in = opts_get(o, "indev"), *out = opts_get(o, "outdev");
+
+	if (in)
+		m->indev = xstrdup(in);
+	if (out)
+		m->outdev = xstrdup(out);
+	return mirror_parse_vnet(m, o, e);
+}
+
+/* mirror_complete() - QEMU's filter_mirror_setup() */
+static int mirror_complete(struct filter *f, struct error *e)
+{
+	struct mirror_filter *m = to_mirror(f);
+	struct chardev *c;
+
+	if (!m->outdev)
+		return err_set(e, "filter-mirror parameter 'outdev' cannot be empty");
+	c = chardev_find(m->outdev);
+	if (!c)
+		return err_set(e, "Device '%s' not found", m->outdev);
+	if (chardev_attach(c, NULL, NULL, m, e) < 0)
+		return -1;
+	m->out = c;
+	return 0;
+}
+
+/* redirector_complete() - QEMU's filter_redirector_setup(), same order and texts */
+static int redirector_complete(struct filter *f, struct error *e)
+{
+	struct mirror_filter *m = to_mirror(f);
+	struct chardev *c;
+
+	if (!m->indev && !m->outdev)
+		return err_set(e, "filter redirector needs 'indev' or 'outdev' at least one "
+			       "property set");
+	if (m->indev && m->outdev && !strcmp(m->indev, m->outdev))
+		return err_set(e, "'indev' and 'outdev' could not be same for filter redirector");
+	if (m->indev) {
+		c = chardev_find(m->indev);
+		if (!c)
+			return err_set(e, "IN Device '%s' not found", m->indev);
+		if (chardev_attach(c, redirector_read, redirector_event, m, e) < 0)
+			return -1;
+		m->in = c;
+		m->rx.buf = xmalloc(NET_BUFSIZE);
+		chardev_set_read(c, f->on);
+	}
+	if (m->outdev) {
+		c = chardev_find(m->outdev);
+		if (!c)
+			return err_set(e, "OUT Device '%s' not found", m->outdev);
+		if (chardev_attach(c, NULL, NULL, m, e) < 0)
+			return -1;
+		m->out = c;
+	}
+	return 0;
+}
+
+static void mirror_cleanup(struct filter *f)
+{
+	struct mirror_filter *m = to_mirror(f);
+
+	chardev_detach(m->in);
+	chardev_detach(m->out);
+	m->in = m->out = NULL;
+	free(m->rx.buf);
+	m->rx.buf = NULL;
+	free(m->indev);
+	free(m->outdev);
+	m->indev = m->outdev = NULL;
+}
+
+static void redirector_status_changed(struct filter *f)
+{
+	struct mirror_filter *m = to_mirror(f);
+
+	chardev_set_read(m->in, f->on);
+}
+
+/* info network: QEMU's property order */
+static void mirror_props(struct filter *f, struct sbuf *out)
+{
+	struct mirror_filter *m = to_mirror(f);
+
+	sbuf_printf(out, ",vnet_hdr_support=%s,outdev=%s", m->vnet_hdr ? "true" : "false",
+		    m->outdev);
+}
+
+static void redirector_props(struct filter *f, struct sbuf *out)
+{
+	struct mirror_filter *m = to_mirror(f);
+
+	sbuf_printf(out, ",vnet_hdr_support=%s", m->vnet_hdr ? "true" : "false");
+	if (m->indev)
+		sbuf_printf(out, ",indev=%s", m->indev);
+	if (m->outdev)
+		sbuf_printf(out, ",outdev=%s", m->outdev);
+}
+
+/* mirror_set_prop() - qom-set: vnet_hdr_support changes the framing from the next frame */
+static int mirror_set_prop(struct filter *f, const char *name, const char *value,
+			   struct error *e)
+{
+	struct mirror_filter *m = to_mirror(f);
+
+	if (!strcmp(name, "vnet_hdr_support")) {
+		bool on = !strcmp(value, "on") || !strcmp(value, "true") || !strcmp(value, "yes");
+
+		if (!on && strcmp(value, "off") && strcmp(value, "false") && strcmp(value, "no"))
+			return err_set(e, "Parameter 'vnet_hdr_support' expects 'on' or 'off'");
+		m->vnet_hdr = on;
+		return 1;
+	}
+	if (!strcmp(name, "outdev") || (f->ops == &filter_redirector_ops && !strcmp(name, "indev")))
+		return err_set(e, "qnet: property '%s' of '%s' can't be changed at run time",
+			       name, f->id);
+	return 0;
+}
+
+const struct filter_ops filter_mirror_ops = {
+	.type = "filter-mirror",
+	.size = sizeof(struct mirror_filter),
+	.setup = mirror_setup,
+	.receive = mirror_receive,
+	.cleanup = mirror_cleanup,
+	.props = mirror_props,
+	.complete = mirror_complete,
+	.set_prop = mirror_set_prop,
+};
+
+const struct filter_ops filter_redirector_ops = {
+	.type = "filter-redirector",
+	.size = sizeof(struct mirror_filter),
+	.setup = redirector_setup,
+	.receive = redirector_receive,
+	.cleanup = mirror_cleanup,
+	.props = redirector_props,
+	.status_changed = redirector_status_changed,
+	.complete = redirector_complete,
+	.set_prop = mirror_set_prop,
+};
