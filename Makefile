@@ -58,7 +58,7 @@ $(B)/san/tests/%: tests/unit/%.c tests/unit/test.h $(B)/san/libqnet.a
 	$(CC) $(CFLAGS) -O1 $(SAN) -Isrc -o $@ $< $(B)/san/libqnet.a $(LDLIBS)
 
 # libFuzzer targets link every library source, built with clang and sanitizers.
-$(B)/fuzz/%: fuzz/%.c $(LIBSRCS) $(HDRS)
+$(B)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIBSRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIBSRCS) $(LDLIBS)

@@ -81,8 +81,9 @@ void arp_learn(struct user_stack *s, struct in_addr ip, const uint8_t *mac)
 	uint32_t bcast = s->cfg.net.s_addr | ~s->cfg.mask.s_addr;
 	struct arp_entry *e = NULL;
 
+	/* only guests: addresses of the virtual network that are not the stack's own */
 	if (ip.s_addr == INADDR_ANY || ip.s_addr == INADDR_BROADCAST || ip.s_addr == bcast ||
-	    (mac[0] & 1))
+	    (mac[0] & 1) || !stack_in_net(s, ip) || arp_is_virtual(s, ip))
 		return;
 	for (int i = 0; i < ARP_ENTRIES && !e; i++)
 		if (s->arp.e[i].valid && s->arp.e[i].ip.s_addr == ip.s_addr)
