@@ -57,11 +57,20 @@ $(B)/san/tests/%: tests/unit/%.c tests/unit/test.h $(B)/san/libqnet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SAN) -Isrc -o $@ $< $(B)/san/libqnet.a $(LDLIBS)
 
-# libFuzzer targets link every library source, built with clang and sanitizers.
-$(B)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIBSRCS) $(HDRS)
+# libFuzzer targets: the library is built once with clang, coverage and sanitizers.
+FZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc
+FOBJS   := $(LIBSRCS:%.c=$(B)/fz/%.o)
+
+$(B)/fz/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIBSRCS) $(LDLIBS)
+	$(CLANG) $(FZFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(B)/fz/libqnet.a: $(FOBJS)
+	rm -f $@; ar rcs $@ $^
+
+$(B)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(B)/fz/libqnet.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FZFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(B)/fz/libqnet.a $(LDLIBS)
 
 unit: $(UBINS)
 	@tests/run-units.sh $(B)/tests $(UBINS)
