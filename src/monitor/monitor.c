@@ -19,6 +19,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "../core/sockspec.h"
 #include "../stack/stack.h"
 
 /*
@@ -921,7 +922,8 @@ static void server_accept_cb(struct loop_fd *h, uint32_t events)
 	if (fd < 0)
 		return;
 	if (srv->sessions >= MON_MAX_SESSIONS) {
-		info("monitor %s: too many sessions, closing a new one", srv->path);
+		info("monitor %s: too many sessions, closing a new one",
+		     srv->path ? srv->path : "(tcp)");
 		close(fd);
 		return;
 	}
@@ -932,101 +934,13 @@ static void server_accept_cb(struct loop_fd *h, uint32_t events)
 		session_free(s);
 }
 
-/**
- * struct unix_spec - a parsed "unix:PATH,server=on,wait=off"
- */
-struct unix_spec {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool server;
-	bool wait;
-};
-
-static int parse_onoff(const char *key, const char *v, bool *out, struct error *e)
+static int monitor_open_client(const struct sockspec *q, struct error *e)
 {
-	if (!v || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "y"))
-		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "n"))
-		*out = false;
-	else
-		return err_set(e, "Parameter '%s' expects 'on' or 'off'", key);
-	return 0;
-}
-
-/* parse_unix() - PATH then ,server[=b] ,wait[=b] ,nowait; ",," escapes a comma */
-static int parse_unix(const char *s, struct unix_spec *u, struct error *e)
-{
-	char *copy = xstrdup(s), *p = copy, *path = copy, *w = copy;
-	int ret = 0;
-
-	u->server = false;
-	u->wait = true;
-	/* the path, with ",," unescaped */
-	for (; *p; p++) {
-		if (*p == ',' && p[1] == ',') {
-			*w++ = ',';
-			p++;
-		} else if (*p == ',') {
-			break;
-		} else {
-			*w++ = *p;
-		}
-	}
-	char *opts = *p ? p + 1 : p;
-
-	*w = '\0';
-	if (!*path) {
-		ret = err_set(e, "Unable to parse FD number ");
-		goto out;
-	}
-	if (strlen(path) >= sizeof(u->path)) {
-		ret = err_set(e, "UNIX socket path '%s' is too long\n"
-			      "Path must be less than %zu bytes", path, sizeof(u->path));
-		goto out;
-	}
-	strcpy(u->path, path);
-	while (*opts) {
-		char *item = opts, *eq, *val = NULL;
-
-		opts += strcspn(opts, ",");
-		if (*opts)
-			*opts++ = '\0';
-		eq = strchr(item, '=');
-		if (eq) {
-			*eq = '\0';
-			val = eq + 1;
-		}
-		if (!strcmp(item, "server"))
-			ret = parse_onoff("server", val, &u->server, e);
-		else if (!strcmp(item, "wait"))
-			ret = parse_onoff("wait", val, &u->wait, e);
-		else if (!strcmp(item, "nowait") && !val)
-			u->wait = false;
-		else
-			ret = err_set(e, "Invalid parameter '%s'", item);
-		if (ret < 0)
-			goto out;
-	}
-out:
-	free(copy);
-	return ret;
-}
-
-static int monitor_open_unix_client(const struct unix_spec *u, struct error *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct mon_session *s;
-	int fd;
+	int fd = sockspec_connect(q, e);
 
-	strcpy(sa.sun_path, u->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return err_set_errno(e, errno, "Failed to create socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = errno;
-
-		close(fd);
-		return err_set_errno(e, err, "Failed to connect to '%s'", u->path);
-	}
+		return -1;
 	set_nonblock(fd);
 	s = session_new(fd, fd, true);
 	if (session_start(s, e) < 0) {
@@ -1036,43 +950,28 @@ static int monitor_open_unix_client(const struct unix_spec *u, struct error *e)
 	return 0;
 }
 
-static int monitor_open_unix(const char *spec, struct error *e)
+/* monitor_open_socket() - "unix:PATH,..." or "tcp:HOST:PORT,...": listen (server=on) or connect */
+static int monitor_open_socket(const char *spec, struct error *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct unix_spec u;
+	struct sockspec q;
 	struct mon_server *srv;
 	int fd, r;
 
-	if (parse_unix(spec, &u, e) < 0)
+	if (sockspec_parse(spec, &q, e) < 0)
 		return -1;
-	if (!u.server)
-		return monitor_open_unix_client(&u, e);
-	strcpy(sa.sun_path, u.path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!q.server)
+		return monitor_open_client(&q, e);
+	fd = sockspec_listen(&q, 8, e);
 	if (fd < 0)
-		return err_set_errno(e, errno, "Failed to create socket");
-	/* QEMU removes a stale socket file before binding */
-	if (unlink(u.path) < 0 && errno != ENOENT) {
-		int err = errno;
-
-		close(fd);
-		return err_set_errno(e, err, "Failed to unlink socket %s", u.path);
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		int err = errno;
-
-		close(fd);
-		return err_set_errno(e, err, "Failed to bind socket to %s", u.path);
-	}
+		return -1;
 	srv = xzalloc(sizeof(*srv));
-	srv->path = xstrdup(u.path);
+	srv->path = q.is_unix ? xstrdup(q.path) : NULL;
 	srv->lfd.fd = -1;
 	srv->next = servers;
 	servers = srv;
-	if (u.wait) {
+	if (q.wait) {
 		/* QEMU's wait=on: block until the first client, before anything runs */
-		error_report("info: qnet waiting for connection on: disconnected:unix:%s,server=on",
-			     u.path);
+		error_report("info: qnet waiting for connection on: disconnected:%s,server=on", spec);
 		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (c >= 0) {
@@ -1088,7 +987,7 @@ static int monitor_open_unix(const char *spec, struct error *e)
 	r = loop_fd_add(&srv->lfd, fd, EPOLLIN, server_accept_cb, srv);
 	if (r < 0) {
 		close(fd);
-		return err_set_errno(e, -r, "monitor: cannot watch %s", u.path);
+		return err_set_errno(e, -r, "monitor: cannot watch %s", spec);
 	}
 	return 0;
 }
@@ -1106,9 +1005,7 @@ int monitor_open(const char *spec, struct error *e)
 		return 0;
 	if (!strcmp(spec, "stdio") || !strcmp(spec, "mon:stdio"))
 		return monitor_open_stdio(e);
-	if (!strncmp(spec, "unix:", 5))
-		return monitor_open_unix(spec + 5, e);
-	return err_set(e, "'%.*s' is not a valid char driver", (int)strcspn(spec, ":,"), spec);
+	return monitor_open_socket(spec, e);
 }
 
 /**
@@ -1134,7 +1031,8 @@ void monitor_close_all(void)
 			loop_fd_del(&srv->lfd);
 			close(fd);
 		}
-		unlink(srv->path);
+		if (srv->path)
+			unlink(srv->path);
 		free(srv->path);
 		free(srv);
 	}

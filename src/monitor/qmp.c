@@ -15,6 +15,7 @@
 #include "monitor.h"
 #include "../cli/netdev.h"
 #include "../cli/opts.h"
+#include "../core/sockspec.h"
 #include "../core/filter.h"
 #include "../core/hub.h"
 #include "../core/log.h"
@@ -1530,172 +1531,17 @@ static void server_accept_cb(struct loop_fd *h, uint32_t events)
 	}
 }
 
-/**
- * struct qmp_spec - a parsed -qmp argument
- */
-struct qmp_spec {
-	bool is_unix;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char host[256];
-	char port[32];
-	bool server;
-	bool wait;
-};
-
-static int parse_bool(const char *key, const char *v, bool *out, struct error *e)
-{
-	if (!v || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "y"))
-		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "n"))
-		*out = false;
-	else
-		return err_set(e, "Parameter '%s' expects 'on' or 'off'", key);
-	return 0;
-}
-
-/* parse_spec() - "unix:PATH,opts" or "tcp:HOST:PORT,opts" (",," escapes a comma in PATH) */
-static int parse_spec(const char *spec, struct qmp_spec *q, struct error *e)
-{
-	char *copy, *p, *w, *opts;
-	int ret = 0;
-
-	memset(q, 0, sizeof(*q));
-	q->wait = true;
-	if (!strncmp(spec, "unix:", 5))
-		q->is_unix = true;
-	else if (strncmp(spec, "tcp:", 4))
-		return err_set(e, "'%.*s' is not a valid char driver", (int)strcspn(spec, ":,"), spec);
-	copy = xstrdup(spec + (q->is_unix ? 5 : 4));
-	for (p = w = copy; *p; p++) {
-		if (*p == ',' && p[1] == ',') {
-			*w++ = ',';
-			p++;
-		} else if (*p == ',') {
-			break;
-		} else {
-			*w++ = *p;
-		}
-	}
-	opts = *p ? p + 1 : p;
-	*w = '\0';
-	if (q->is_unix) {
-		if (!*copy || strlen(copy) >= sizeof(q->path)) {
-			ret = err_set(e, "UNIX socket path '%s' is too long or empty", copy);
-			goto out;
-		}
-		strcpy(q->path, copy);
-	} else {
-		char *colon = strrchr(copy, ':');
-		char *h = copy;
-
-		if (!colon || !colon[1] || strlen(colon + 1) >= sizeof(q->port)) {
-			ret = err_set(e, "host and/or port not specified");
-			goto out;
-		}
-		*colon = '\0';
-		if (*h == '[' && h[strlen(h) - 1] == ']') {
-			h[strlen(h) - 1] = '\0';
-			h++;
-		}
-		if (strlen(h) >= sizeof(q->host)) {
-			ret = err_set(e, "host name too long");
-			goto out;
-		}
-		strcpy(q->host, h);
-		strcpy(q->port, colon + 1);
-	}
-	while (*opts) {
-		char *item = opts, *eq, *val = NULL;
-
-		opts += strcspn(opts, ",");
-		if (*opts)
-			*opts++ = '\0';
-		eq = strchr(item, '=');
-		if (eq) {
-			*eq = '\0';
-			val = eq + 1;
-		}
-		if (!strcmp(item, "server"))
-			ret = parse_bool("server", val, &q->server, e);
-		else if (!strcmp(item, "wait"))
-			ret = parse_bool("wait", val, &q->wait, e);
-		else if (!strcmp(item, "nowait") && !val)
-			q->wait = false;
-		else
-			ret = err_set(e, "Invalid parameter '%s'", item);
-		if (ret < 0)
-			goto out;
-	}
-	if (!q->server)
-		ret = err_set(e, "qnet's -qmp only listens: add server=on");
-out:
-	free(copy);
-	return ret;
-}
-
-static int listen_unix(const struct qmp_spec *q, struct error *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return err_set_errno(e, errno, "Failed to create socket");
-	strcpy(sa.sun_path, q->path);
-	if (unlink(q->path) < 0 && errno != ENOENT) {
-		int err = errno;
-
-		close(fd);
-		return err_set_errno(e, err, "Failed to unlink socket %s", q->path);
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-		int err = errno;
-
-		close(fd);
-		return err_set_errno(e, err, "Failed to bind socket to %s", q->path);
-	}
-	return fd;
-}
-
-static int listen_tcp(const struct qmp_spec *q, struct error *e)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *res, *ai;
-	int fd = -1, err = 0, r;
-
-	r = getaddrinfo(q->host[0] ? q->host : NULL, q->port, &hints, &res);
-	if (r)
-		return err_set(e, "address resolution failed for %s:%s: %s", q->host, q->port,
-			       gai_strerror(r));
-	for (ai = res; ai; ai = ai->ai_next) {
-		int one = 1;
-
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0)
-			break;
-		err = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return err_set_errno(e, err, "Failed to bind socket");
-	return fd;
-}
-
 int qmp_open(const char *spec, struct error *e)
 {
-	struct qmp_spec q;
+	struct sockspec q;
 	struct qmp_server *srv;
 	int fd, r;
 
-	if (parse_spec(spec, &q, e) < 0)
+	if (sockspec_parse(spec, &q, e) < 0)
 		return -1;
-	fd = q.is_unix ? listen_unix(&q, e) : listen_tcp(&q, e);
+	if (!q.server)
+		return err_set(e, "qnet's -qmp only listens: add server=on");
+	fd = sockspec_listen(&q, 16, e);
 	if (fd < 0)
 		return -1;
 	srv = xzalloc(sizeof(*srv));
