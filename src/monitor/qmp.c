@@ -799,7 +799,8 @@ static void hostfwd_list(struct user_stack *s, struct json_object *arr)
 	}
 }
 
-static void cmd_query_hostfwd(struct qmp_req *r)
+/* query_stacks() - an array built by @list for the named user netdev, or for all of them */
+static void query_stacks(struct qmp_req *r, void (*list)(struct user_stack *, struct json_object *))
 {
 	struct user_stack *s;
 
@@ -808,12 +809,17 @@ static void cmd_query_hostfwd(struct qmp_req *r)
 		if (!s)
 			return;
 		r->ret = json_object_new_array();
-		hostfwd_list(s, r->ret);
+		list(s, r->ret);
 		return;
 	}
 	r->ret = json_object_new_array();
 	for (s = stack_first(); s; s = stack_next(s))
-		hostfwd_list(s, r->ret);
+		list(s, r->ret);
+}
+
+static void cmd_query_hostfwd(struct qmp_req *r)
+{
+	query_stacks(r, hostfwd_list);
 }
 
 static void cmd_hostfwd_add(struct qmp_req *r)
@@ -866,19 +872,7 @@ static void leases_list(struct user_stack *s, struct json_object *arr)
 
 static void cmd_query_dhcp_leases(struct qmp_req *r)
 {
-	struct user_stack *s;
-
-	if (arg_str(r, "netdev")) {
-		s = req_stack(r);
-		if (!s)
-			return;
-		r->ret = json_object_new_array();
-		leases_list(s, r->ret);
-		return;
-	}
-	r->ret = json_object_new_array();
-	for (s = stack_first(); s; s = stack_next(s))
-		leases_list(s, r->ret);
+	query_stacks(r, leases_list);
 }
 
 static void mac_entry(int hubid, const uint8_t *mac, const char *port, unsigned age_s, void *opaque)
