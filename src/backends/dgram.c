@@ -49,6 +49,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "inet.h"
 
 /* Datagrams read per recvmmsg() */
 #define DGRAM_BATCH 32
@@ -495,43 +496,6 @@ static int dgram_parse_addr(struct opts *o, const char *prefix, struct dgram_add
 }
 
 /**
- * dgram_host_port() - QEMU's convert_host_port(): IPv4 only, port base 0
- * @sin:	result
- * @host:	"" (any), dotted quad, or a name resolved to IPv4
- * @port:	number as strtol base 0 reads it (trailing text ignored, as QEMU)
- * @e:		error
- *
- * Return: 0 or -1
- */
-static int dgram_host_port(struct sockaddr_in *sin, const char *host, const char *port,
-			   struct error *e)
-{
-	char *end;
-	long p;
-
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	if (host[0] >= '0' && host[0] <= '9') {
-		if (!inet_aton(host, &sin->sin_addr))
-			return err_set(e, "host address '%s' is not a valid IPv4 address", host);
-	} else if (host[0]) {
-		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM };
-		struct addrinfo *res = NULL;
-
-		if (getaddrinfo(host, NULL, &hints, &res) || !res)
-			return err_set(e, "can't resolve host address '%s'", host);
-		sin->sin_addr = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr;
-		freeaddrinfo(res);
-	}
-	errno = 0;
-	p = strtol(port, &end, 0);
-	if (end == port || errno == ERANGE)
-		return err_set(e, "port number '%s' is invalid", port);
-	sin->sin_port = htons((uint16_t)p);
-	return 0;
-}
-
-/**
  * dgram_unix_addr() - a sockaddr_un for @a
  * Return: the address length, or 0 with "UNIX socket path '%s' is too long"
  */
@@ -575,46 +539,6 @@ static int dgram_take_fd(const char *id, const char *str, struct error *e)
 	if (r < 0)
 		return err_set_errno(e, -r, "%s: Can't use file descriptor %d", id, fd);
 	return fd;
-}
-
-/**
- * dgram_mcast_socket() - a socket bound to the group, member of it, looping back
- * @group:	multicast group and port
- * @local:	interface address for membership and sending, or NULL
- * @e:		QEMU's texts
- *
- * Return: the fd (non-blocking) or -1
- */
-static int dgram_mcast_socket(const struct sockaddr_in *group, const struct in_addr *local,
-			      struct error *e)
-{
-	struct ip_mreq mreq = { .imr_multiaddr = group->sin_addr };
-	int fd, one = 1;
-
-	if (!IN_MULTICAST(ntohl(group->sin_addr.s_addr)))
-		return err_set(e, "specified mcastaddr %s (0x%08x) does not contain a multicast address",
-			       inet_ntoa(group->sin_addr), ntohl(group->sin_addr.s_addr));
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return err_set_errno(e, errno, "can't create datagram socket");
-	sock_set_dgram_bufs(fd);
-	mreq.imr_interface.s_addr = local ? local->s_addr : htonl(INADDR_ANY);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
-	} else if (bind(fd, (const struct sockaddr *)group, sizeof(*group)) < 0) {
-		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(group->sin_addr));
-	} else if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
-		err_set_errno(e, errno, "can't add socket to multicast group %s",
-			      inet_ntoa(mreq.imr_multiaddr));
-	} else if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)) < 0) {
-		err_set_errno(e, errno, "can't force multicast message to loopback");
-	} else if (local && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, local, sizeof(*local)) < 0) {
-		err_set_errno(e, errno, "can't set the default network send interface");
-	} else {
-		return fd;
-	}
-	close(fd);
-	return -1;
 }
 
 /* dgram_set_dest() - where frames go (@len 0: send() on a connected fd); sets up the TX slots */
@@ -671,16 +595,16 @@ static int dgram_init_mcast(const struct dgram_addr *local, const struct sockadd
 	int fd = -1, ufd = -1;
 
 	if (!local->type) {
-		fd = dgram_mcast_socket(group, NULL, e);
+		fd = inet_mcast_socket(group, NULL, e);
 	} else if (local->type == DGRAM_ADDR_INET) {
 		if (!inet_aton(local->host, &laddr))
 			return err_set(e, "localaddr '%s' is not a valid IPv4 address", local->host);
-		fd = dgram_mcast_socket(group, &laddr, e);
+		fd = inet_mcast_socket(group, &laddr, e);
 	} else if (local->type == DGRAM_ADDR_FD) {
 		ufd = dgram_take_fd(id, local->str, e);
 		if (ufd < 0)
 			return -1;
-		fd = dgram_mcast_socket(group, NULL, e);
+		fd = inet_mcast_socket(group, NULL, e);
 		if (fd >= 0) {
 			/* "clone": the user's fd number now names the group socket */
 			if (dup2(fd, ufd) < 0) {
@@ -718,25 +642,14 @@ static int dgram_init_inet(const struct dgram_addr *local, const struct dgram_ad
 	struct sockaddr_in lsin, rsin;
 	struct dgram *s;
 	char lhost[INET_ADDRSTRLEN];
-	int fd, one = 1;
+	int fd;
 
-	if (dgram_host_port(&lsin, local->host, local->port, e) < 0 ||
-	    dgram_host_port(&rsin, remote->host, remote->port, e) < 0)
+	if (inet_host_port(&lsin, local->host, local->port, e) < 0 ||
+	    inet_host_port(&rsin, remote->host, remote->port, e) < 0)
 		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = inet_udp_socket(&lsin, e);
 	if (fd < 0)
-		return err_set_errno(e, errno, "can't create datagram socket");
-	sock_set_dgram_bufs(fd);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
-		close(fd);
 		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&lsin, sizeof(lsin)) < 0) {
-		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(lsin.sin_addr));
-		close(fd);
-		return -1;
-	}
 	s = dgram_new(peer, "dgram", id, fd, e);
 	if (!s)
 		return -1;
@@ -840,7 +753,7 @@ static int dgram_init(struct opts *o, const char *id, struct net_client *peer, s
 	if (remote.type == DGRAM_ADDR_INET) {
 		struct sockaddr_in group;
 
-		if (dgram_host_port(&group, remote.host, remote.port, e) < 0)
+		if (inet_host_port(&group, remote.host, remote.port, e) < 0)
 			return -1;
 		if (IN_MULTICAST(ntohl(group.sin_addr.s_addr)))
 			return dgram_init_mcast(&local, &group, id, peer, e);

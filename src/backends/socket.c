@@ -16,6 +16,7 @@
 #include "../core/loop.h"
 #include "../core/net.h"
 #include "stream_data.h"
+#include "inet.h"
 
 /* datagrams read per wakeup */
 #define SOCKET_DGRAM_BUDGET 32
@@ -48,47 +49,6 @@ struct socket_nd {
 	uint8_t *dbuf;
 	bool dpaused, dblocked;
 };
-
-/**
- * socket_parse_host_port() - QEMU's parse_host_port(): "[host]:port", IPv4 only
- */
-static int socket_parse_host_port(struct sockaddr_in *sa, const char *str, struct error *e)
-{
-	const char *colon = strchr(str, ':');
-	const char *p;
-	char *host, *end;
-	long port;
-
-	memset(sa, 0, sizeof(*sa));
-	if (!colon)
-		return err_set(e, "host address '%s' doesn't contain ':' separating host from port",
-			       str);
-	host = xasprintf("%.*s", (int)(colon - str), str);
-	p = colon + 1;
-	sa->sin_family = AF_INET;
-	if (host[0] && isdigit((unsigned char)host[0])) {
-		if (!inet_aton(host, &sa->sin_addr)) {
-			err_set(e, "host address '%s' is not a valid IPv4 address", host);
-			free(host);
-			return -1;
-		}
-	} else if (host[0]) {
-		struct hostent *he = gethostbyname(host);
-
-		if (!he || he->h_addrtype != AF_INET) {
-			err_set(e, "can't resolve host address '%s'", host);
-			free(host);
-			return -1;
-		}
-		memcpy(&sa->sin_addr, he->h_addr_list[0], sizeof(sa->sin_addr));
-	}
-	free(host);
-	port = strtol(p, &end, 0);
-	if (end == p)
-		return err_set(e, "port number '%s' is invalid", p);
-	sa->sin_port = htons((uint16_t)port);
-	return 0;
-}
 
 /* ---- stream modes ---- */
 
@@ -272,7 +232,7 @@ static int socket_init_listen(const char *str, const char *id, struct net_client
 	struct socket_nd *s;
 	int fd, one = 1;
 
-	if (socket_parse_host_port(&sa, str, e) < 0)
+	if (inet_parse_host_port(&sa, str, e) < 0)
 		return -1;
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -302,7 +262,7 @@ static int socket_init_connect(const char *str, const char *id, struct net_clien
 	struct socket_nd *s;
 	int fd, r;
 
-	if (socket_parse_host_port(&sa, str, e) < 0)
+	if (inet_parse_host_port(&sa, str, e) < 0)
 		return -1;
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -323,49 +283,6 @@ static int socket_init_connect(const char *str, const char *id, struct net_clien
 	return 0;
 }
 
-/* socket_mcast_fd() - QEMU's net_socket_mcast_create() */
-static int socket_mcast_fd(struct sockaddr_in *grp, struct in_addr *local, struct error *e)
-{
-	struct ip_mreq imr;
-	int fd, one = 1;
-
-	if (!IN_MULTICAST(ntohl(grp->sin_addr.s_addr)))
-		return err_set(e, "specified mcastaddr %s (0x%08x) does not contain a multicast address",
-			       inet_ntoa(grp->sin_addr), (int)ntohl(grp->sin_addr.s_addr));
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_set_errno(e, errno, "can't create datagram socket");
-	sock_set_dgram_bufs(fd);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
-		goto fail;
-	}
-	if (bind(fd, (struct sockaddr *)grp, sizeof(*grp)) < 0) {
-		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(grp->sin_addr));
-		goto fail;
-	}
-	memset(&imr, 0, sizeof(imr));
-	imr.imr_multiaddr = grp->sin_addr;
-	imr.imr_interface.s_addr = local ? local->s_addr : htonl(INADDR_ANY);
-	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &imr, sizeof(imr)) < 0) {
-		err_set_errno(e, errno, "can't add socket to multicast group %s",
-			      inet_ntoa(imr.imr_multiaddr));
-		goto fail;
-	}
-	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)) < 0) {
-		err_set_errno(e, errno, "can't force multicast message to loopback");
-		goto fail;
-	}
-	if (local && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, local, sizeof(*local)) < 0) {
-		err_set_errno(e, errno, "can't set the default network send interface");
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
 static int socket_init_mcast(const char *str, const char *laddr, const char *id,
 			     struct net_client *peer, struct error *e)
 {
@@ -374,11 +291,11 @@ static int socket_init_mcast(const char *str, const char *laddr, const char *id,
 	struct socket_nd *s;
 	int fd;
 
-	if (socket_parse_host_port(&sa, str, e) < 0)
+	if (inet_parse_host_port(&sa, str, e) < 0)
 		return -1;
 	if (laddr && !inet_aton(laddr, &local))
 		return err_set(e, "localaddr '%s' is not a valid IPv4 address", laddr);
-	fd = socket_mcast_fd(&sa, laddr ? &local : NULL, e);
+	fd = inet_mcast_socket(&sa, laddr ? &local : NULL, e);
 	if (fd < 0)
 		return -1;
 	s = socket_new(peer, id, SOCKET_MCAST);
@@ -393,26 +310,15 @@ static int socket_init_udp(const char *rhost, const char *lhost, const char *id,
 {
 	struct sockaddr_in la, ra;
 	struct socket_nd *s;
-	int fd, one = 1;
+	int fd;
 
 	if (!lhost)
 		return err_set(e, "localaddr= is mandatory with udp=");
-	if (socket_parse_host_port(&la, lhost, e) < 0 || socket_parse_host_port(&ra, rhost, e) < 0)
+	if (inet_parse_host_port(&la, lhost, e) < 0 || inet_parse_host_port(&ra, rhost, e) < 0)
 		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = inet_udp_socket(&la, e);
 	if (fd < 0)
-		return err_set_errno(e, errno, "can't create datagram socket");
-	sock_set_dgram_bufs(fd);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		err_set_errno(e, errno, "can't set socket option SO_REUSEADDR");
-		close(fd);
 		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&la, sizeof(la)) < 0) {
-		err_set_errno(e, errno, "can't bind ip=%s to socket", inet_ntoa(la.sin_addr));
-		close(fd);
-		return -1;
-	}
 	s = socket_new(peer, id, SOCKET_UDP);
 	s->dst = ra;
 	socket_dgram_start(s, fd);
