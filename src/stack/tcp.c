@@ -60,8 +60,7 @@
 
 #define TCP_HDR_ROOM 64			/* TCP header with options, room before payload */
 _Static_assert(TCP_HDR_ROOM - 20 >= STACK_HEADROOM, "batch slots hold Ethernet + IP headers");
-#define TCP_BATCH 64			/* at most this many segments read per recvmsg() */
-#define TCP_BATCH_BYTES (1 << 20)	/* ... and about this many bytes */
+#define TCP_BATCH 16			/* segments read from a socket per recvmsg() */
 #define TCP_MSS_DFL 536		/* RFC 9293 3.7.1 */
 #define TCP_WS_OURS 7			/* our window scale: 8 MiB windows */
 #define TCP_WS_MAX 14
@@ -733,8 +732,7 @@ static int tcp_batch_alloc(struct tcp_state *t, const struct user_stack *s)
 		return 0;
 	t->seg_max = tcp_mtu_mss(s);
 	t->slot = TCP_HDR_ROOM + ((t->seg_max + 7) & ~(size_t)7);
-	t->nslots = (unsigned)MAX((size_t)4, MIN((size_t)TCP_BATCH, TCP_BATCH_BYTES / t->seg_max));
-	t->batch = malloc(t->slot * t->nslots);
+	t->batch = malloc(t->slot * TCP_BATCH);
 	return t->batch ? 0 : -1;
 }
 
@@ -827,7 +825,7 @@ static void tcp_sock_send(struct tcp_conn *c)
 			c->flags |= TCP_F_PAUSED;
 			break;
 		}
-		want = MIN((size_t)avail, seg * t->nslots);
+		want = MIN((size_t)avail, seg * TCP_BATCH);
 		r = tcp_peek(c, (int)((want + seg - 1) / seg), seg, want);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)

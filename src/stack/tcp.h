@@ -39,8 +39,7 @@ struct tcp_conn;
  * @blocked:	circular list of connections paused while the path to the guest is busy
  * @timer:	fires at the earliest deadline of @timed
  * @defer:	sends the ACKs of @acks once per loop batch
- * @batch:	scratch for frames towards the guest (@nslots slots of @slot bytes)
- * @nslots:	slots in @batch: up to 64, fewer for large segments (about 1 MiB in all)
+ * @batch:	scratch for frames towards the guest (TCP_BATCH slots of @slot bytes)
  * @slot:	bytes per slot: header room + the largest segment payload (@seg_max)
  * @seg_max:	largest payload per segment the scratch holds
  * @stage:	guest payload gathered for one connection during a batch of guest frames,
@@ -63,7 +62,6 @@ struct tcp_state {
 	uint8_t *batch;
 	size_t slot;
 	size_t seg_max;
-	unsigned nslots;
 	uint8_t *stage;
 	size_t stage_len;
 	struct tcp_conn *stage_conn;
