@@ -725,11 +725,16 @@ static int dgram_init_fd(const struct dgram_addr *local, const char *id,
 	fd = dgram_take_fd(id, local->str, e);
 	if (fd < 0)
 		return -1;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return err_set_errno(e, errno, "Unable to query local socket address");
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		err_set_errno(e, errno, "Unable to query local socket address");
+		close(fd);
+		return -1;
+	}
 	family = dgram_family_str(ss.ss_family);
-	if (!family)
+	if (!family) {
+		close(fd);
 		return err_set(e, "socket family %d unsupported", ss.ss_family);
+	}
 	s = dgram_new(peer, "dgram", id, fd, e);
 	if (!s)
 		return -1;

@@ -250,8 +250,10 @@ static int socket_init_listen(const char *str, const char *id, struct net_client
 	}
 	s = socket_new(peer, id, SOCKET_LISTEN);
 	net_set_link_down(&s->nc, true);
-	if (loop_fd_add(&s->listen, fd, EPOLLIN, socket_accept_cb, s) < 0)
+	if (loop_fd_add(&s->listen, fd, EPOLLIN, socket_accept_cb, s) < 0) {
 		close(fd);
+		return err_set(e, "cannot watch the listening socket");
+	}
 	return 0;
 }
 
@@ -300,7 +302,8 @@ static int socket_init_mcast(const char *str, const char *laddr, const char *id,
 		return -1;
 	s = socket_new(peer, id, SOCKET_MCAST);
 	s->dst = sa;
-	socket_dgram_start(s, fd);
+	if (socket_dgram_start(s, fd) < 0)
+		return err_set(e, "cannot watch the datagram socket");
 	net_set_info_str(&s->nc, "socket: mcast=%s:%d", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
 	return 0;
 }
@@ -321,7 +324,8 @@ static int socket_init_udp(const char *rhost, const char *lhost, const char *id,
 		return -1;
 	s = socket_new(peer, id, SOCKET_UDP);
 	s->dst = ra;
-	socket_dgram_start(s, fd);
+	if (socket_dgram_start(s, fd) < 0)
+		return err_set(e, "cannot watch the datagram socket");
 	net_set_info_str(&s->nc, "socket: udp=%s:%d", inet_ntoa(ra.sin_addr), ntohs(ra.sin_port));
 	return 0;
 }
@@ -391,7 +395,8 @@ static int socket_init_fd(const char *str, const char *id, struct net_client *pe
 	}
 	s = socket_new(peer, id, SOCKET_FD);
 	s->use_send = true;
-	socket_dgram_start(s, fd);
+	if (socket_dgram_start(s, fd) < 0)
+		return err_set(e, "cannot watch the datagram socket");
 	net_set_info_str(&s->nc, "socket: fd=%d %s", fd, fam);
 	return 0;
 }

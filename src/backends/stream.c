@@ -464,7 +464,9 @@ static void stream_connect_next(struct stream *s);
 
 static void stream_arm_reconnect(struct stream *s)
 {
-	if (!s->server && s->reconnect_ms && !loop_timer_armed(&s->reconnect))
+	/* a passed fd is closed with its connection: its number is not ours to retry */
+	if (!s->server && s->reconnect_ms && s->addr.type != STREAM_FD &&
+	    !loop_timer_armed(&s->reconnect))
 		loop_timer_arm(&s->reconnect, s->reconnect_ms);
 }
 

@@ -131,6 +131,7 @@ void stream_conn_close(struct stream_conn *c)
 	stream_rx_reset(&c->rx);
 	c->tx_off = c->tx_len = 0;
 	c->connecting = c->paused = c->dead = c->want_out = false;
+	c->in_flight = 0;
 }
 
 /* stream_conn_down() - the connection is gone: close and tell the owner (last use of @c) */
@@ -207,9 +208,14 @@ static void stream_conn_frame(void *opaque, const uint8_t *frame, size_t len)
 	 */
 	if (len == 0)
 		return;
-	if (net_send_buf(c->nc, frame, len, c->sent_cb) == 0 && !c->paused) {
-		c->paused = true;
-		stream_conn_update(c);
+	/* the rest of a chunk already read still goes out (the core queues it, with
+	 * callbacks); reading resumes once every one of them has fired */
+	if (net_send_buf(c->nc, frame, len, c->sent_cb) == 0) {
+		c->in_flight++;
+		if (!c->paused) {
+			c->paused = true;
+			stream_conn_update(c);
+		}
 	}
 }
 
@@ -381,7 +387,9 @@ ssize_t stream_conn_receive(struct stream_conn *c, const struct iovec *iov, int 
 
 void stream_conn_resume(struct stream_conn *c)
 {
-	if (!c->paused)
+	if (c->in_flight)
+		c->in_flight--;
+	if (!c->paused || c->in_flight)
 		return;
 	c->paused = false;
 	stream_conn_update(c);

@@ -98,6 +98,7 @@ typedef void stream_conn_event_cb(struct stream_conn *c, enum stream_conn_event 
  * @tx:		output buffer (STREAM_TX_SIZE), @tx_off..@tx_off+@tx_len pending
  * @connecting:	non-blocking connect in progress
  * @paused:	net_send() said 0: EPOLLIN off until @sent_cb
+ * @in_flight:	frames queued with @sent_cb whose callback has not fired yet
  * @blocked:	receive() said 0: net_flush_queued() once drained
  * @dead:	a write failed: close from @defer
  * @want_out:	waiting for EPOLLOUT
@@ -114,6 +115,7 @@ struct stream_conn {
 	size_t tx_off, tx_len;
 	bool connecting;
 	bool paused;
+	unsigned in_flight;
 	bool blocked;
 	bool dead;
 	bool want_out;
@@ -138,7 +140,7 @@ static inline bool stream_conn_is_open(const struct stream_conn *c)
 }
 /* stream_conn_receive() - the backend's receive(): queue [len][frame] for output */
 ssize_t stream_conn_receive(struct stream_conn *c, const struct iovec *iov, int iovcnt);
-/* stream_conn_resume() - call from the sent callback: read again */
+/* stream_conn_resume() - call from the sent callback, once per callback: reads again after the last */
 void stream_conn_resume(struct stream_conn *c);
 /**
  * stream_conn_release_queue() - after a disconnect, with the link down: let the core

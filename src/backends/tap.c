@@ -192,6 +192,8 @@ static ssize_t tap_receive(struct net_client *nc, const struct iovec *iov, int i
 		v[n].iov_base = s->txbuf;
 		v[n++].iov_len = net_iov_copy(s->txbuf, sizeof(s->txbuf), iov, iovcnt);
 	}
+	if (s->dead)	/* the device is gone: nothing will ever drain a queue */
+		return -1;
 	do {
 		r = writev(s->fd, v, n);
 	} while (r < 0 && errno == EINTR);

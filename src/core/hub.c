@@ -14,8 +14,8 @@
  * Back-pressure across a hub: a destination's incoming queue (the core's,
  * on the client linked to the port) holds up to NET_QUEUE_MAX_COUNT frames
  * sent without a callback, then drops. Before forwarding, a port checks every
- * destination: if one holds more than HUB_HIGH frames and has drained within
- * HUB_LIVE_MS, the source is paused (receive returns 0, the core queues the
+ * destination: if one holds more than HUB_HIGH frames and has drained (or
+ * started queueing) within HUB_LIVE_MS, the source is paused (receive returns 0, the core queues the
  * frame on the port and the source stops reading its fd). It resumes when
  * that destination drains (peer_drained) or, at the latest, after HUB_LIVE_MS,
  * when a destination that stopped draining no longer counts: its frames are
@@ -221,7 +221,8 @@ static bool hub_dest_busy(struct hub *h, struct hub_port *src, uint64_t now)
 
 		if (p == src || !d || d->queue.count < HUB_HIGH)
 			continue;
-		if (now - d->last_drain_ms < HUB_LIVE_MS)
+		/* live: it drained lately, or its backlog is young (a burst after a quiet spell) */
+		if (now - d->last_drain_ms < HUB_LIVE_MS || now - d->queued_since_ms < HUB_LIVE_MS)
 			return true;
 	}
 	return false;

@@ -20,6 +20,7 @@ static struct {
 	struct epoll_event ev[LOOP_BATCH];
 	int nev, cur;			/* current batch, index being handled */
 	struct loop_timer *timers;	/* sorted by deadline */
+	unsigned timer_pass;		/* counts loop_run_timers() calls */
 	struct loop_defer *defer_head, *defer_tail;
 	bool quit;
 	int code;
@@ -176,6 +177,7 @@ void loop_timer_arm(struct loop_timer *t, uint64_t ms)
 	t->deadline = loop_now_ms() + ms;
 	if (!t->deadline)
 		t->deadline = 1;
+	t->armed_pass = lp.timer_pass;
 	for (pp = &lp.timers; *pp && (*pp)->deadline <= t->deadline; pp = &(*pp)->next)
 		;
 	t->next = *pp;
@@ -257,7 +259,9 @@ static void loop_run_timers(void)
 {
 	uint64_t now = loop_now_ms();
 
-	while (lp.timers && lp.timers->deadline <= now) {
+	/* a handler that re-arms a timer (even at 0 ms) gets it run in the next pass, not this one */
+	lp.timer_pass++;
+	while (lp.timers && lp.timers->deadline <= now && lp.timers->armed_pass != lp.timer_pass) {
 		struct loop_timer *t = lp.timers;
 
 		lp.timers = t->next;

@@ -42,12 +42,14 @@ typedef void loop_timer_cb(struct loop_timer *t);
  * @cb:		handler
  * @opaque:	owner's pointer
  * @next:	private
+ * @armed_pass:	private: the timer pass it was armed in
  */
 struct loop_timer {
 	uint64_t deadline;
 	loop_timer_cb *cb;
 	void *opaque;
 	struct loop_timer *next;
+	unsigned armed_pass;
 };
 
 struct loop_defer;

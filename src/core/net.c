@@ -346,6 +346,8 @@ static ssize_t net_do_deliver(struct net_client *rcv, const struct iovec *iov, i
 static ssize_t net_enqueue(struct net_client *sender, struct net_client *rcv,
 			   const struct iovec *iov, int iovcnt, size_t size, net_sent_cb *cb)
 {
+	if (!rcv->queue.count)
+		rcv->queued_since_ms = loop_now_ms();
 	if (!net_queue_push(&rcv->queue, sender, cb, iov, iovcnt, size)) {
 		rcv->stats.drops++;
 		return -ENOBUFS;

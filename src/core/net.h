@@ -135,6 +135,7 @@ struct net_queue {
  * @filters:		filters attached to this client, head first
  * @next:		global list, creation order
  * @last_drain_ms:	when net_flush_queued() last delivered a queued frame
+ * @queued_since_ms:	when the incoming queue last went from empty to not empty
  * @delivering:		private: re-entrancy guard
  * @deleted:		private: being freed
  */
@@ -153,6 +154,7 @@ struct net_client {
 	struct filter *filters;
 	struct net_client *next;
 	uint64_t last_drain_ms;
+	uint64_t queued_since_ms;
 	bool delivering;
 	bool deleted;
 };

@@ -73,6 +73,8 @@ static void arp_release(struct user_stack *s, struct in_addr ip, const uint8_t *
 		}
 		net_send_buf(&s->nc, p->frame, p->len, NULL);
 		p->len = 0;
+		if (s->nc.queue.count)	/* an answer came back at once: deliver it later */
+			loop_defer(&s->rx_flush);
 	}
 }
 

@@ -138,14 +138,15 @@ static int dhcp_pick(struct user_stack *s, const uint8_t *mac, const struct dhcp
 {
 	int i;
 
+	/* RFC 2131 4.3.1: the client's current binding first, then the address it asks for */
+	i = dhcp_find_mac(s, mac, now);
+	if (i >= 0)
+		return i;
 	if (r->has_requested) {
 		i = dhcp_index(s, r->requested);
 		if (i >= 0 && dhcp_usable(s, i, mac, now))
 			return i;
 	}
-	i = dhcp_find_mac(s, mac, now);
-	if (i >= 0)
-		return i;
 	for (i = 0; i < DHCP_LEASES; i++)
 		if (!dhcp_live(&s->dhcp.leases[i], now))
 			return i;
@@ -257,6 +258,10 @@ static void dhcp_bind(struct user_stack *s, int i, const uint8_t *mac, uint64_t 
 	/* QMP DHCP_LEASE "bound" for a new binding, not for renewals */
 	if (!renewal)
 		event_dhcp_lease(s->nc.name, dhcp_addr(s, i), mac, "bound");
+	/* one lease per client: moving to another address frees the old one */
+	for (int j = 0; j < DHCP_LEASES; j++)
+		if (j != i && s->dhcp.leases[j].used && !memcmp(s->dhcp.leases[j].mac, mac, 6))
+			s->dhcp.leases[j].used = false;
 	memcpy(l->mac, mac, 6);
 	l->used = true;
 	l->expires_ms = now + (uint64_t)DHCP_LEASE_TIME * 1000;

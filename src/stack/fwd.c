@@ -434,8 +434,9 @@ int fwd_guestfwd_open(struct user_stack *s, struct guestfwd *g)
 	fd = socket(g->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* for a unix socket EAGAIN means the listener's backlog is full: a failure */
 	if (connect(fd, (struct sockaddr *)&g->target, g->target_len) < 0 &&
-	    errno != EINPROGRESS && errno != EAGAIN) {
+	    errno != EINPROGRESS) {
 		r = -errno;
 		close(fd);
 		return r;

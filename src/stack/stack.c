@@ -46,13 +46,25 @@ void stack_guest_resumed(struct user_stack *s)
 /* stack_pad_send() - send a frame, padded to ETH_ZLEN as QEMU's slirp does */
 static int stack_frame_out(struct user_stack *s, uint8_t *frame, size_t len)
 {
+	bool was;
 	ssize_t r;
 
 	if (len < ETH_ZLEN) {
 		memset(frame + len, 0, ETH_ZLEN - len);
 		len = ETH_ZLEN;
 	}
+	/*
+	 * While sending, the stack counts as busy receiving: a frame that comes back
+	 * synchronously (another user stack on the same hub answering at once) is
+	 * queued by the core and delivered from deferred work, never while a
+	 * caller is half-way through a connection or through s->frame.
+	 */
+	was = s->nc.delivering;
+	s->nc.delivering = true;
 	r = net_send_buf(&s->nc, frame, len, stack_sent_cb);
+	s->nc.delivering = was;
+	if (s->nc.queue.count)
+		loop_defer(&s->rx_flush);
 	if (r == 0) {
 		s->guest_busy = true;
 		return 1;
@@ -221,9 +233,18 @@ static ssize_t stack_receive(struct net_client *nc, const struct iovec *iov, int
 	return (ssize_t)net_iov_size(iov, iovcnt);
 }
 
+static void stack_rx_flush(struct loop_defer *d)
+{
+	struct user_stack *s = d->opaque;
+
+	net_flush_queued(&s->nc);
+}
+
 static void stack_cleanup(struct net_client *nc)
 {
 	struct user_stack *s = (struct user_stack *)(void *)nc, **pp;
+
+	loop_defer_cancel(&s->rx_flush);
 
 	tcp_fini(s);
 	udp_fini(s);
@@ -506,6 +527,7 @@ static int stack_netdev_init(struct opts *o, const char *id, struct net_client *
 	struct user_stack **pp = &stacks;
 
 	s->hubid = -1;
+	loop_defer_init(&s->rx_flush, stack_rx_flush, s);
 	while (*pp)		/* creation order: "the first user stack" is QEMU's default */
 		pp = &(*pp)->next_stack;
 	*pp = s;

@@ -119,6 +119,7 @@ struct stack_cfg {
  * @guest_busy:	the last frame towards the guest was queued: flows should hold off
  * @stats:	per-protocol counters of dropped guest input (for tests and info)
  * @next_stack:	list of every user netdev
+ * @rx_flush:	delivers guest frames that arrived while the stack was sending
  * @frame_pad, @rx_pad: alignment only
  * @frame:	scratch buffer for one outgoing frame
  * @rx:		a guest frame made contiguous (and its IP header aligned) when needed
@@ -141,6 +142,7 @@ struct user_stack {
 		uint64_t bad_eth, bad_arp, bad_ip, bad_l4, restricted;
 	} stats;
 	struct user_stack *next_stack;
+	struct loop_defer rx_flush;
 	/* frame + 14 (the IP header) and rx + 14 are 8-byte aligned */
 	uint8_t frame_pad[2] __attribute__((aligned(8)));
 	uint8_t frame[STACK_FRAME_MAX];

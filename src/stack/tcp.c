@@ -108,6 +108,7 @@ enum tcp_flag {
 	TCP_F_BLOCKED = 1 << 14,	/* on the blocked list */
 	TCP_F_FIRING = 1 << 15,		/* on the list the timer handler is walking */
 	TCP_F_GUESTFWD = 1 << 16,	/* host end opened by a guestfwd rule */
+	TCP_F_RECOVERY = 1 << 17,	/* resent from snd_una: no new fast retransmit below @recover */
 };
 
 /* struct tcp_node - links of one circular list */
@@ -132,6 +133,8 @@ struct tcp_node {
  * @mss_adv:	MSS we advertise in our SYN-ACK (the guest's, capped by the MTU)
  * @iss:	our initial sequence number
  * @snd_una, @snd_nxt, @snd_max:	towards the guest: oldest unacked, next to send, highest sent
+ * @recover:	snd_max at the last rewind (RFC 6582): duplicate ACKs below it are
+ *		echoes of that loss and of the resent data, not a new loss
  * @fin_seq:	sequence number of our FIN
  * @eof_seq:	sequence number where the socket's data ended (TCP_F_HOST_EOF)
  * @rcv_nxt:	next byte expected from the guest
@@ -154,7 +157,7 @@ struct tcp_conn {
 	uint8_t backoff;
 	uint32_t flags;
 	uint16_t mss, mss_adv;
-	uint32_t iss, snd_una, snd_nxt, snd_max, fin_seq, eof_seq;
+	uint32_t iss, snd_una, snd_nxt, snd_max, recover, fin_seq, eof_seq;
 	uint32_t rcv_nxt, rcv_wnd, guest_wnd;
 	uint32_t rtt_seq;
 	uint32_t srtt, rttvar, rto;
@@ -604,7 +607,7 @@ static void tcp_timer_update(struct tcp_conn *c, bool restart)
 {
 	if (c->state != TCP_S_ESTABLISHED)
 		return;
-	if (c->snd_nxt != c->snd_una) {
+	if (c->snd_nxt != c->snd_una || c->snd_max != c->snd_una) {
 		if (restart || !c->deadline || (c->flags & TCP_F_PERSIST))
 			tcp_rto_arm(c);
 	} else if (!c->guest_wnd && !(c->flags & (TCP_F_HOST_EOF | TCP_F_FIN_SENT))) {
@@ -624,6 +627,8 @@ static void tcp_rewind(struct tcp_conn *c)
 	int zero = 0;
 
 	c->s->tcp.stats.retransmits++;
+	c->recover = c->snd_max;
+	c->flags |= TCP_F_RECOVERY;
 	c->snd_nxt = c->snd_una;
 	c->flags &= ~(uint32_t)(TCP_F_RTT | TCP_F_PAUSED);
 	if ((c->flags & TCP_F_FIN_SENT) && !(c->flags & TCP_F_FIN_ACKED))
@@ -1024,7 +1029,10 @@ static void tcp_input_new(struct user_stack *s, const struct tcp_seg *g)
 		return;
 	}
 	if (!gf && stack_translate_out4(s, g->dst, g->dport, &sa, &salen) < 0) {
-		tcp_rst_reply(s, g);	/* e.g. the DNS address on a port other than 53 */
+		/* e.g. the DNS address on a port other than 53: libslirp's connect fails and
+		 * the guest gets ICMP net unreachable, quoting its SYN */
+		icmp4_error(s, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, (const uint8_t *)g->ip,
+			    (size_t)g->ip->ihl * 4 + g->len, s->cfg.host);
 		return;
 	}
 	inany_from_v4(&ga, g->src);
@@ -1112,11 +1120,14 @@ static int tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *g)
 		c->guest_wnd = (uint32_t)g->win << c->ws_guest;
 	if (SEQ_GT(g->ack, c->snd_una)) {
 		acked = g->ack - c->snd_una;
-		if ((c->flags & TCP_F_FIN_SENT) && g->ack == c->fin_seq + 1) {
-			c->flags |= TCP_F_FIN_ACKED;
-			acked--;
-		} else if ((c->flags & TCP_F_FIN_SENT) && SEQ_GT(g->ack, c->fin_seq)) {
-			acked = c->fin_seq - c->snd_una;
+		/*
+		 * Our FIN sits at eof_seq. An ACK beyond it acknowledges the FIN, even
+		 * when a rewind took FIN_SENT back before the guest's ACK came in.
+		 */
+		if ((c->flags & TCP_F_HOST_EOF) && SEQ_GT(g->ack, c->eof_seq)) {
+			c->flags |= TCP_F_FIN_SENT | TCP_F_FIN_ACKED;
+			c->fin_seq = c->eof_seq;
+			acked = c->eof_seq - c->snd_una;
 		}
 		if (acked)
 			tcp_discard_acked(c, acked);
@@ -1128,12 +1139,15 @@ static int tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *g)
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;	/* acked past a rewind */
 		c->dupacks = 0;
+		if ((c->flags & TCP_F_RECOVERY) && SEQ_GE(g->ack, c->recover))
+			c->flags &= ~(uint32_t)TCP_F_RECOVERY;
 		c->backoff = 0;
 		c->since_ms = loop_now_ms();
 		tcp_timer_update(c, true);
 		more = true;
 	} else if (g->ack == c->snd_una && !g->dlen && !(g->flags & (TCP_FIN | TCP_SYN)) &&
-		   c->guest_wnd == oldwnd && c->snd_nxt != c->snd_una) {
+		   c->guest_wnd == oldwnd && c->snd_nxt != c->snd_una &&
+		   !(c->flags & TCP_F_RECOVERY)) {
 		if (++c->dupacks == 3) {
 			tcp_rewind(c);
 			return c->state == TCP_S_FREE ? -1 : 1;
