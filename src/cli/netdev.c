@@ -109,17 +109,6 @@ void netdev_type_help(const struct netdev_type *t, struct sbuf *out)
 		sbuf_printf(out, "There are no options for %s.\n", t->name);
 }
 
-/* id_wellformed() - QEMU's util/id.c rule (the same check as opts.c's) */
-static bool id_wellformed(const char *id)
-{
-	if (!isalpha((unsigned char)id[0]))
-		return false;
-	for (const char *p = id + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("-._", *p))
-			return false;
-	return true;
-}
-
 /* netdev_opt_known() - @key is type, id, or covered by the type's opt_desc list */
 static bool netdev_opt_known(const struct netdev_type *t, const char *key)
 {

@@ -128,17 +128,6 @@ const char *opts_next(struct opts *o, const char *key, int *pos)
 
 /* ---- QemuOpts syntax (util/qemu-option.c rules) -------------------------- */
 
-/* id_wellformed() - QEMU's util/id.c: a letter, then letters, digits, '-', '.', '_' */
-static bool id_wellformed(const char *id)
-{
-	if (!isalpha((unsigned char)id[0]))
-		return false;
-	for (const char *p = id + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("-._", *p))
-			return false;
-	return true;
-}
-
 static bool is_help_option(const char *s)
 {
 	return !strcmp(s, "help") || !strcmp(s, "?");

@@ -442,18 +442,6 @@ static void chardev_free(struct chardev *c)
 	free(c);
 }
 
-/* id_ok() - QEMU's id_wellformed() */
-static bool id_ok(const char *id)
-{
-	if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z')))
-		return false;
-	for (const char *p = id + 1; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
-			return false;
-	return true;
-}
-
 /* get_bool() - QemuOpts bool with a default */
 static int get_bool(struct opts *o, const char *key, bool def, bool *out, bool *present,
 		    struct error *e)
@@ -606,7 +594,7 @@ int chardev_create(struct opts *o, struct error *e)
 		return err_set(e, "'%s' is not a valid char driver name", backend);
 	if (!id)
 		return err_set(e, "chardev: no id specified");
-	if (!id_ok(id))
+	if (!id_wellformed(id))
 		return err_set(e, "Parameter 'id' expects an identifier\n"
 			       "Identifiers consist of letters, digits, '-', '.', '_', "
 			       "starting with a letter.");

@@ -55,20 +55,6 @@ struct filter *filter_find(const char *id)
 	return NULL;
 }
 
-/* id_wellformed() - QEMU's rule: a letter, then letters, digits, '-', '.', '_' */
-static bool id_wellformed(const char *id)
-{
-	if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z')))
-		return false;
-	for (const char *p = id + 1; *p; p++) {
-		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_';
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
 static int parse_dir(const char *s, enum filter_dir *dir)
 {
 	for (int i = FILTER_RX; i <= FILTER_ALL; i++) {

@@ -130,6 +130,22 @@ const char *sbuf_str(const struct sbuf *b)
 	return b->p ? b->p : "";
 }
 
+static bool id_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool id_wellformed(const char *id)
+{
+	if (!id_letter(*id))
+		return false;
+	for (const char *p = id + 1; *p; p++)
+		if (!id_letter(*p) && !(*p >= '0' && *p <= '9') && *p != '-' && *p != '.' &&
+		    *p != '_')
+			return false;
+	return true;
+}
+
 int set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);

@@ -63,6 +63,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* id_wellformed() - QEMU's rule for ids: an ASCII letter, then letters, digits, '-', '.', '_' */
+bool id_wellformed(const char *id);
+
 /* set_nonblock() - O_NONBLOCK on fd; 0 or -errno */
 int set_nonblock(int fd);
 /*
