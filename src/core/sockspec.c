@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "sockspec.h"
 
 static int sockspec_bool(const char *key, const char *v, bool *out, struct error *e)
@@ -204,4 +205,78 @@ int sockspec_connect(const struct sockspec *q, struct error *e)
 	if (fd < 0)
 		return err_set_errno(e, err, "Failed to connect to '%s:%s'", q->host, q->port);
 	return fd;
+}
+
+#define SOCKSPEC_ACCEPT_BATCH 8
+
+/* sockspec_take() - one new connection: to the owner, or closed past the cap */
+static void sockspec_take(struct sockspec_server *srv, int fd)
+{
+	if (srv->sessions >= srv->max) {
+		info("%s: too many sessions, closing a new one", srv->path ? srv->path : "(tcp)");
+		close(fd);
+		return;
+	}
+	srv->accept(srv, fd);
+}
+
+static void sockspec_accept(struct loop_fd *h, uint32_t events)
+{
+	struct sockspec_server *srv = h->opaque;
+
+	for (int i = 0; i < SOCKSPEC_ACCEPT_BATCH; i++) {
+		int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		sockspec_take(srv, fd);
+	}
+}
+
+struct sockspec_server *sockspec_serve(const struct sockspec *q, const char *spec, int backlog,
+				       int max, sockspec_accept_cb *accept, void *opaque,
+				       struct error *e)
+{
+	struct sockspec_server *srv;
+	int fd = sockspec_listen(q, backlog, e), r;
+
+	if (fd < 0)
+		return NULL;
+	srv = xzalloc(sizeof(*srv));
+	srv->lfd.fd = -1;
+	srv->path = q->is_unix ? xstrdup(q->path) : NULL;
+	srv->max = max;
+	srv->accept = accept;
+	srv->opaque = opaque;
+	r = loop_fd_add(&srv->lfd, fd, EPOLLIN, sockspec_accept, srv);
+	if (r < 0) {
+		close(fd);
+		sockspec_server_close(srv);
+		err_set_errno(e, -r, "cannot watch %s", spec);
+		return NULL;
+	}
+	if (q->wait) {
+		/* QEMU's wait=on: block until the first client, before anything runs */
+		error_report("info: qnet waiting for connection on: disconnected:%s,server=on", spec);
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (c >= 0)
+			sockspec_take(srv, c);
+	}
+	set_nonblock(fd);
+	return srv;
+}
+
+void sockspec_server_close(struct sockspec_server *srv)
+{
+	if (srv->lfd.fd >= 0) {
+		int fd = srv->lfd.fd;
+
+		loop_fd_del(&srv->lfd);
+		close(fd);
+	}
+	if (srv->path)
+		unlink(srv->path);
+	free(srv->path);
+	free(srv);
 }

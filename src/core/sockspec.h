@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/un.h>
 
+#include "loop.h"
 #include "util.h"
 
 /**
@@ -31,5 +32,42 @@ int sockspec_parse(const char *spec, struct sockspec *q, struct error *e);
 int sockspec_listen(const struct sockspec *q, int backlog, struct error *e);
 /* sockspec_connect() - a blocking connect (local sockets); fd or -1 */
 int sockspec_connect(const struct sockspec *q, struct error *e);
+
+struct sockspec_server;
+/* sockspec_accept_cb - a new connection (non-blocking fd, now the owner's) */
+typedef void sockspec_accept_cb(struct sockspec_server *srv, int fd);
+
+/**
+ * struct sockspec_server - a listening socket whose connections become sessions
+ * @lfd:	the listening socket in the loop
+ * @path:	unix socket path, unlinked at close (NULL for tcp)
+ * @sessions:	live sessions: the owner counts them up in @accept and down when
+ *		one ends; past @max a new connection is closed at once
+ * @max:	session cap
+ * @accept:	the owner's handler
+ * @opaque:	owner's pointer
+ * @next:	owner's list
+ */
+struct sockspec_server {
+	struct loop_fd lfd;
+	char *path;
+	int sessions;
+	int max;
+	sockspec_accept_cb *accept;
+	void *opaque;
+	struct sockspec_server *next;
+};
+
+/**
+ * sockspec_serve() - listen where @q says (server=on), take the first client at once if
+ * wait=on (QEMU blocks for it), then accept from the loop
+ * @spec:	the argument as given, for messages
+ * Return: the server, or NULL with @e set
+ */
+struct sockspec_server *sockspec_serve(const struct sockspec *q, const char *spec, int backlog,
+				       int max, sockspec_accept_cb *accept, void *opaque,
+				       struct error *e);
+/* sockspec_server_close() - stop listening, remove the socket file, free */
+void sockspec_server_close(struct sockspec_server *srv);
 
 #endif /* QNET_SOCKSPEC_H */

@@ -50,7 +50,6 @@
 #define MON_MAX_SESSIONS 16
 #define MON_PROMPT	 "(qemu) "
 
-struct mon_server;
 
 /**
  * struct mon_session - one monitor conversation
@@ -87,25 +86,13 @@ struct mon_session {
 	bool dead;
 	char *obuf;
 	size_t olen, ocap;
-	struct mon_server *srv;
+	struct sockspec_server *srv;
 	struct mon_session *next;
 };
 
-/**
- * struct mon_server - a listening unix socket
- * @lfd:	listening socket
- * @path:	socket path, unlinked at exit
- * @sessions:	live sessions from this server
- */
-struct mon_server {
-	struct loop_fd lfd;
-	char *path;
-	int sessions;
-	struct mon_server *next;
-};
 
 static struct mon_session *sessions;
-static struct mon_server *servers;
+static struct sockspec_server *servers;
 static int stdin_flags = -1, stdout_flags = -1;
 
 /* ---- commands ---- */
@@ -912,22 +899,10 @@ static int monitor_open_stdio(struct error *e)
 	return 0;
 }
 
-static void server_accept_cb(struct loop_fd *h, uint32_t events)
+static void mon_accept(struct sockspec_server *srv, int fd)
 {
-	struct mon_server *srv = h->opaque;
-	struct mon_session *s;
-	int fd;
+	struct mon_session *s = session_new(fd, fd, true);
 
-	fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (srv->sessions >= MON_MAX_SESSIONS) {
-		info("monitor %s: too many sessions, closing a new one",
-		     srv->path ? srv->path : "(tcp)");
-		close(fd);
-		return;
-	}
-	s = session_new(fd, fd, true);
 	s->srv = srv;
 	srv->sessions++;
 	if (session_start(s, NULL) < 0)
@@ -954,41 +929,17 @@ static int monitor_open_client(const struct sockspec *q, struct error *e)
 static int monitor_open_socket(const char *spec, struct error *e)
 {
 	struct sockspec q;
-	struct mon_server *srv;
-	int fd, r;
+	struct sockspec_server *srv;
 
 	if (sockspec_parse(spec, &q, e) < 0)
 		return -1;
 	if (!q.server)
 		return monitor_open_client(&q, e);
-	fd = sockspec_listen(&q, 8, e);
-	if (fd < 0)
+	srv = sockspec_serve(&q, spec, 8, MON_MAX_SESSIONS, mon_accept, NULL, e);
+	if (!srv)
 		return -1;
-	srv = xzalloc(sizeof(*srv));
-	srv->path = q.is_unix ? xstrdup(q.path) : NULL;
-	srv->lfd.fd = -1;
 	srv->next = servers;
 	servers = srv;
-	if (q.wait) {
-		/* QEMU's wait=on: block until the first client, before anything runs */
-		error_report("info: qnet waiting for connection on: disconnected:%s,server=on", spec);
-		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (c >= 0) {
-			struct mon_session *s = session_new(c, c, true);
-
-			s->srv = srv;
-			srv->sessions++;
-			if (session_start(s, NULL) < 0)
-				session_free(s);
-		}
-	}
-	set_nonblock(fd);
-	r = loop_fd_add(&srv->lfd, fd, EPOLLIN, server_accept_cb, srv);
-	if (r < 0) {
-		close(fd);
-		return err_set_errno(e, -r, "monitor: cannot watch %s", spec);
-	}
 	return 0;
 }
 
@@ -1022,18 +973,9 @@ void monitor_close_all(void)
 		session_free(s);
 	}
 	while (servers) {
-		struct mon_server *srv = servers;
+		struct sockspec_server *srv = servers;
 
 		servers = srv->next;
-		if (srv->lfd.fd >= 0) {
-			int fd = srv->lfd.fd;
-
-			loop_fd_del(&srv->lfd);
-			close(fd);
-		}
-		if (srv->path)
-			unlink(srv->path);
-		free(srv->path);
-		free(srv);
+		sockspec_server_close(srv);
 	}
 }

@@ -50,7 +50,6 @@
  * the fuzzer).
  */
 
-struct qmp_server;
 
 /**
  * struct qmp_session - one QMP client
@@ -72,7 +71,7 @@ struct qmp_session {
 	int fd;
 	struct loop_fd h;
 	struct loop_defer flush;
-	struct qmp_server *srv;
+	struct sockspec_server *srv;
 	bool negotiated;
 	bool dead;
 	char *ibuf;
@@ -88,21 +87,9 @@ struct qmp_session {
 	struct qmp_session *next;
 };
 
-/**
- * struct qmp_server - a listening socket
- * @lfd:	the socket
- * @path:	unix socket path to unlink at exit, or NULL (tcp)
- * @sessions:	live sessions
- */
-struct qmp_server {
-	struct loop_fd lfd;
-	char *path;
-	int sessions;
-	struct qmp_server *next;
-};
 
 static struct qmp_session *sessions;
-static struct qmp_server *servers;
+static struct sockspec_server *servers;
 static qmp_cmd_filter *cmd_filter;
 
 void qmp_set_command_filter(qmp_cmd_filter *f)
@@ -1502,67 +1489,30 @@ static int session_attach(struct qmp_session *s)
 
 /* ---- servers ---- */
 
-static void server_accept_cb(struct loop_fd *h, uint32_t events)
+static void qmp_accept(struct sockspec_server *srv, int fd)
 {
-	struct qmp_server *srv = h->opaque;
+	struct qmp_session *s = qmp_session_new(fd);
 
-	for (int k = 0; k < 8; k++) {
-		int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct qmp_session *s;
-
-		if (fd < 0)
-			return;
-		if (srv->sessions >= QMP_MAX_SESSIONS) {
-			info("qmp: too many sessions, closing a new one");
-			close(fd);
-			continue;
-		}
-		s = qmp_session_new(fd);
-		s->srv = srv;
-		srv->sessions++;
-		if (session_attach(s) < 0)
-			qmp_session_free(s);
-	}
+	s->srv = srv;
+	srv->sessions++;
+	if (session_attach(s) < 0)
+		qmp_session_free(s);
 }
 
 int qmp_open(const char *spec, struct error *e)
 {
 	struct sockspec q;
-	struct qmp_server *srv;
-	int fd, r;
+	struct sockspec_server *srv;
 
 	if (sockspec_parse(spec, &q, e) < 0)
 		return -1;
 	if (!q.server)
 		return err_set(e, "qnet's -qmp only listens: add server=on");
-	fd = sockspec_listen(&q, 16, e);
-	if (fd < 0)
+	srv = sockspec_serve(&q, spec, 16, QMP_MAX_SESSIONS, qmp_accept, NULL, e);
+	if (!srv)
 		return -1;
-	srv = xzalloc(sizeof(*srv));
-	srv->lfd.fd = -1;
-	srv->path = q.is_unix ? xstrdup(q.path) : NULL;
 	srv->next = servers;
 	servers = srv;
-	if (q.wait) {
-		/* QEMU's wait=on: block until the first client connects */
-		error_report("info: qnet waiting for connection on: disconnected:%s,server=on", spec);
-		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (c >= 0) {
-			struct qmp_session *s = qmp_session_new(c);
-
-			s->srv = srv;
-			srv->sessions++;
-			if (session_attach(s) < 0)
-				qmp_session_free(s);
-		}
-	}
-	set_nonblock(fd);
-	r = loop_fd_add(&srv->lfd, fd, EPOLLIN, server_accept_cb, srv);
-	if (r < 0) {
-		close(fd);
-		return err_set_errno(e, -r, "qmp: cannot watch %s", spec);
-	}
 	return 0;
 }
 
@@ -1579,18 +1529,9 @@ void qmp_close_all(void)
 		qmp_session_free(s);
 	}
 	while (servers) {
-		struct qmp_server *srv = servers;
+		struct sockspec_server *srv = servers;
 
 		servers = srv->next;
-		if (srv->lfd.fd >= 0) {
-			int fd = srv->lfd.fd;
-
-			loop_fd_del(&srv->lfd);
-			close(fd);
-		}
-		if (srv->path)
-			unlink(srv->path);
-		free(srv->path);
-		free(srv);
+		sockspec_server_close(srv);
 	}
 }
