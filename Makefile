@@ -49,11 +49,11 @@ $(B)/qnet: $(B)/src/main.o $(B)/libqnet.a
 $(B)/san/qnet: $(B)/san/src/main.o $(B)/san/libqnet.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/test.h $(B)/libqnet.a
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libqnet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libqnet.a $(LDLIBS)
 
-$(B)/san/tests/%: tests/unit/%.c tests/unit/test.h $(B)/san/libqnet.a
+$(B)/san/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/san/libqnet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SAN) -Isrc -o $@ $< $(B)/san/libqnet.a $(LDLIBS)
 

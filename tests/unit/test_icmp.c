@@ -19,6 +19,7 @@
 #include "core/loop.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "sink.h"
 #include "test.h"
 
 /*
@@ -27,35 +28,6 @@
  * In that namespace net.ipv4.ping_group_range is set to test both the ping
  * socket and the raw socket fallback.
  */
-
-/* the guest side: records every frame the stack sends */
-#define SINK_MAX 128
-struct sink {
-	struct net_client nc;
-	bool blocked;
-	int n;
-	size_t len[SINK_MAX];
-	uint8_t f[SINK_MAX][2048];
-};
-
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
-{
-	struct sink *k = (struct sink *)(void *)nc;
-
-	if (k->blocked)
-		return 0;
-	if (k->n < SINK_MAX) {
-		k->len[k->n] = net_iov_copy(k->f[k->n], sizeof(k->f[0]), iov, iovcnt);
-		k->n++;
-	}
-	return (ssize_t)net_iov_size(iov, iovcnt);
-}
-
-static const struct net_client_ops sink_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct sink),
-	.receive = sink_receive,
-};
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static bool in_netns;

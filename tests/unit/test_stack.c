@@ -12,33 +12,8 @@
 #include "core/loop.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "sink.h"
 #include "test.h"
-
-/* the guest side: a client that records every frame the stack sends */
-#define SINK_MAX 64
-struct sink {
-	struct net_client nc;
-	int n;
-	size_t len[SINK_MAX];
-	uint8_t f[SINK_MAX][2048];
-};
-
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
-{
-	struct sink *k = (struct sink *)(void *)nc;
-
-	if (k->n < SINK_MAX) {
-		k->len[k->n] = net_iov_copy(k->f[k->n], sizeof(k->f[0]), iov, iovcnt);
-		k->n++;
-	}
-	return (ssize_t)net_iov_size(iov, iovcnt);
-}
-
-static const struct net_client_ops sink_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct sink),
-	.receive = sink_receive,
-};
 
 static struct user_stack *user_new(const char *spec, struct error *e)
 {
