@@ -37,7 +37,10 @@ for t in apt-get apt-cache dpkg-deb depmod modprobe cpio; do
 	command -v "$t" >/dev/null || { echo "guest: missing tool $t" >&2; exit 1; }
 done
 [ -x /bin/busybox ] || { echo "guest: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
-if ! /bin/busybox --list 2>/dev/null | grep -qx insmod; then
+# No pipelines into an early-exiting reader (grep -q, head) here: under pipefail the producer's
+# SIGPIPE would fail them at random. Outputs are captured whole, then searched.
+applets=$(/bin/busybox --list 2>/dev/null || true)
+if ! grep -qx insmod <<<"$applets"; then
 	echo "guest: /bin/busybox has no insmod applet (need the busybox-static package)" >&2
 	exit 1
 fi
@@ -47,9 +50,13 @@ esac
 
 # 1. The kernel package linux-image-amd64 depends on.
 kernel_pkg() {
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1
+	local deps
+	deps=$(apt-cache depends linux-image-amd64 2>/dev/null || true)
+	deps=$(sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' <<<"$deps")
+	printf '%s\n' "${deps%%$'\n'*}"
 }
+# first_file GLOB... - the first existing path a glob expands to, or nothing
+first_file() { [ -e "$1" ] && printf '%s\n' "$1"; return 0; }
 dl="$out/dl"
 mkdir -p "$dl"
 # apt drops privileges to _apt for downloads; a directory it can write avoids a warning.
@@ -58,11 +65,11 @@ chmod 0777 "$dl" 2>/dev/null || true
 fetch_kernel() {
 	pkg=$(kernel_pkg)
 	[ -n "$pkg" ] || return 1
-	deb=$(ls "$dl"/"${pkg}"_*.deb 2>/dev/null | head -1 || true)
+	deb=$(first_file "$dl"/"${pkg}"_*.deb)
 	[ -n "$deb" ] && return 0
 	rm -f "$dl"/*.deb
 	(cd "$dl" && apt-get download -q "$pkg") >&2 || return 1
-	deb=$(ls "$dl"/"${pkg}"_*.deb 2>/dev/null | head -1 || true)
+	deb=$(first_file "$dl"/"${pkg}"_*.deb)
 	[ -n "$deb" ]
 }
 if ! fetch_kernel; then
@@ -77,7 +84,8 @@ x="$out/kroot"
 rm -rf "$x"
 mkdir -p "$x"
 dpkg-deb -x "$deb" "$x"
-kver=$(ls "$x/lib/modules" | head -1)
+kver=$(first_file "$x"/lib/modules/*)
+kver=${kver##*/}
 [ -n "$kver" ] || { echo "guest: no lib/modules in $deb" >&2; exit 1; }
 kimg="$x/boot/vmlinuz-$kver"
 [ -f "$kimg" ] || { echo "guest: $kimg missing" >&2; exit 1; }
@@ -124,7 +132,9 @@ cp "$kimg" "$out/vmlinuz.tmp"
 # 3. The uncompressed ELF vmlinux: QEMU boots it through its PVH entry point, which skips the
 # self-decompression of the bzImage (about 7 s under TCG). Optional: tests fall back to vmlinuz.
 rm -f "$out/vmlinux"
-xoff=$(LC_ALL=C grep -abo -P '\xfd7zXZ\x00' "$kimg" 2>/dev/null | head -1 | cut -d: -f1 || true)
+xoff=$(LC_ALL=C grep -abo -P '\xfd7zXZ\x00' "$kimg" 2>/dev/null || true)
+xoff=${xoff%%$'\n'*}
+xoff=${xoff%%:*}
 if [ -n "$xoff" ]; then
 	tail -c +$((xoff + 1)) "$kimg" | xz -dc > "$out/vmlinux.tmp" 2>/dev/null || true
 	if [ "$(head -c 4 "$out/vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] &&
