@@ -6,8 +6,9 @@
 # user-mode network stack (-netdev user: QEMU's "slirp" networking). The namespace then gets its
 # address by DHCP, resolves a name through the stack's DNS address, fetches a page from a web server
 # on the host's loopback through the gateway address 10.0.2.2, and serves a page back to the host
-# through a port forward. The demo brings its own DNS server (dnsmasq on 127.0.0.1) and web server;
-# nothing leaves this machine.
+# through a port forward. The demo brings its own DNS server (dnsmasq on a 127.53.N.1 address nobody
+# else listens on, checked to be the one answering) and web server; nothing leaves this machine, and
+# nothing the demo starts outlives it (stopped at exit, on error and on Ctrl-C).
 set -u
 cd "$(dirname "$0")/.."
 QNET=${QNET:-$PWD/build/qnet}
@@ -20,14 +21,34 @@ QPID=
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# stop PID... - SIGTERM, up to 2 s for them to exit, then SIGKILL
+stop() {
+	local p left i
+	kill "$@" 2>/dev/null
+	for i in $(seq 20); do
+		left=()
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+		[ ${#left[@]} -eq 0 ] && return 0
+		sleep 0.1
+	done
+	kill -KILL "${left[@]}" 2>/dev/null
+	return 0
+}
 cleanup() {
-	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
+	local p live=()
+	trap - INT TERM HUP
+	[ -n "$QPID" ] && stop "$QPID"
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && live+=("$p"); done
+	[ ${#live[@]} -gt 0 ] && stop "${live[@]}"
+	mapfile -t live < <(ip netns pids "$NS" 2>/dev/null)
+	[ ${#live[@]} -gt 0 ] && stop "${live[@]}"
+	wait 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'echo "demo: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM HUP
 fail() { echo "demo: FAILED: $*"; [ -f "$T/qnet.log" ] && { echo "qnet's log:"; cat "$T/qnet.log"; }; exit 1; }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -51,14 +72,47 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 step "1. The demo's own servers on the host's loopback: DNS (dnsmasq) and a web page"
+# listening ADDR PORT - something listens on ADDR:PORT (UDP or TCP). A wildcard listener does not
+# count: the bind tells, and the check below that the listener is ours.
+listening() {
+	[ -n "$(ss -Hlun "( sport = :$2 )" 2>/dev/null | awk -v a="$1:$2" '$4 == a')" ] ||
+	[ -n "$(ss -Hltn "( sport = :$2 )" 2>/dev/null | awk -v a="$1:$2" '$4 == a')" ]
+}
+# The resolver's address: the first 127.53.N.1 nothing listens on (DEMO_DNS forces one).
+DNS=${DEMO_DNS:-}
+if [ -z "$DNS" ]; then
+	for n in $(seq 1 64); do listening "127.53.$n.1" 53 || { DNS=127.53.$n.1; break; }; done
+	[ -n "$DNS" ] || fail "no free 127.53.N.1:53 address for the demo's resolver"
+fi
+listening "$DNS" 53 && fail "$DNS:53 is already in use"
 cat >"$T/resolv.conf" <<EOF
-nameserver 127.0.0.1
+nameserver $DNS
 EOF
-run dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-	--listen-address=127.0.0.1 --port=53 --address=/www.qnet.test/10.0.2.2 \
+# Started directly, not through run(): $! must be dnsmasq's pid, not a subshell's.
+printf '$ dnsmasq --keep-in-foreground --listen-address=%s --port=53 %s\n' "$DNS" \
+	"--address=/www.qnet.test/10.0.2.2 ..."
+dnsmasq --keep-in-foreground --conf-file=/dev/null --user=root --no-resolv --no-hosts \
+	--bind-interfaces --listen-address="$DNS" --port=53 --address=/www.qnet.test/10.0.2.2 \
 	--address=/www.qnet.test/fec0::2 \
 	--pid-file="$T/dnsmasq.pid" --log-facility=- 2>"$T/dnsmasq.log" &
-PIDS+=($!)
+DNSPID=$!
+PIDS+=("$DNSPID")
+# It started, it is ours (the pid that listens on $DNS:53), and it answers.
+owner=
+for _ in $(seq 50); do
+	owner=$(ss -Hlunp "( sport = :53 )" 2>/dev/null | awk -v a="$DNS:53" '$4 == a' |
+		sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	[ -n "$owner" ] && break
+	kill -0 "$DNSPID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ "$owner" != "$DNSPID" ]; then
+	cat "$T/dnsmasq.log"
+	fail "dnsmasq did not start on $DNS:53 (listener pid '$owner', ours $DNSPID)"
+fi
+answer=$(busybox nslookup www.qnet.test "$DNS" 2>&1)
+grep -q '^Address: 10\.0\.2\.2$' <<<"$answer" || fail "the demo's dnsmasq on $DNS does not answer"
+echo "resolver: dnsmasq pid $DNSPID on $DNS:53, answering"
 mkdir -p "$T/www-host" "$T/www-guest"
 echo "hello from the host's loopback" >"$T/www-host/index.html"
 echo "hello from inside the namespace" >"$T/www-guest/index.html"
@@ -129,7 +183,7 @@ echo "(qemu) info usernet"; mon "info usernet"
 echo "(qemu) info network"; mon "info network"
 
 step "9. The capture of the namespace's port (filter-dump, pcap), read by tshark"
-kill "$QPID"; wait "$QPID" 2>/dev/null; QPID=
+stop "$QPID"; wait "$QPID" 2>/dev/null; QPID=
 echo "frames: $(tshark -r "$T/demo.pcap" 2>/dev/null | wc -l)," \
 	"DHCP: $(tshark -r "$T/demo.pcap" -Y dhcp 2>/dev/null | wc -l)," \
 	"DNS: $(tshark -r "$T/demo.pcap" -Y dns 2>/dev/null | wc -l)," \

@@ -16,6 +16,7 @@
 # Prereqs:   need_root, need_cmd CMD... (missing -> skip_all, which fails under CI=true)
 # Waiting:   wait_for TIMEOUT CMD... | wait_unix_socket PATH [TIMEOUT] |
 #            wait_tcp_listen PORT [TIMEOUT] | wait_udp_bound PORT [TIMEOUT] | free_port [tcp|udp]
+#            udp_owner ADDR PORT | wait_udp_owner ADDR PORT PID [TIMEOUT] | free_loopback [PORT]
 #            (the waits never connect, so they don't take the one-client slot of a server)
 # qnet:      qnet_start NAME ARGS... | qnet_alive NAME | qnet_stop NAME | qnet_log NAME
 # Guests:    guest_build | guest_start NAME NETDEV SCRIPTFILE [IP/PREFIX [MAC [NIC [APPEND]]]] |
@@ -178,6 +179,26 @@ wait_tcp_listen() { wait_for "${2:-10}" _lib_tcp_listening "$1"; }
 
 # wait_udp_bound PORT [TIMEOUT=10] - wait until a UDP socket is bound to PORT (checked with ss)
 wait_udp_bound() { wait_for "${2:-10}" _lib_udp_bound "$1"; }
+
+# udp_owner ADDR PORT - print the pid of the process bound to UDP ADDR:PORT exactly (ss), if any
+udp_owner() {
+	in_ns ss -Haunp "sport = :$2" 2>/dev/null | awk -v a="$1:$2" '$4 == a' |
+		sed -n 's/.*pid=\([0-9]*\).*/\1/p'
+}
+
+# wait_udp_owner ADDR PORT PID [TIMEOUT=10] - wait until PID itself is bound to UDP ADDR:PORT
+wait_udp_owner() { wait_for "${4:-10}" eval "[ \"\$(udp_owner $1 $2)\" = $3 ]"; }
+
+# free_loopback [PORT=53] - print a 127.x.y.z address where nothing is bound to PORT (UDP or TCP)
+free_loopback() {
+	local a i
+	for i in $(seq 50); do
+		a=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+		in_ns ss -Hauntl "sport = :${1:-53}" 2>/dev/null | awk -v a="$a:${1:-53}" '$5 == a' |
+			grep -q . || { echo "$a"; return 0; }
+	done
+	return 1
+}
 
 # free_port [tcp|udp] - print a port that is free on 127.0.0.1 right now
 # shellcheck disable=SC2120

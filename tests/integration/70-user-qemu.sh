@@ -28,13 +28,15 @@ wp=$(free_port)
 "$PY" -m http.server --bind 127.0.0.1 --directory "$T/www" "$wp" >"$T/http.log" 2>&1 &
 bg_track $!
 # A loopback address of our own so that port 53 can't collide with a system resolver.
-dns_ip=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+# Nothing may listen there yet, and the listener we wait for must be our dnsmasq itself.
+dns_ip=$(free_loopback 53) || { not_ok "a free 127.x address for dnsmasq"; finish; }
 dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
 	--listen-address="$dns_ip" --port=53 --user=root --pid-file="$T/dnsmasq.pid" \
 	--address=/qnet-user-test.example/10.9.8.7 --log-queries >"$T/dnsmasq.log" 2>&1 &
-bg_track $!
+dns_pid=$!
+bg_track $dns_pid
 echo "nameserver $dns_ip" >"$T/resolv.conf"
-if wait_tcp_listen "$wp" 10 && wait_udp_bound 53 10; then
+if wait_tcp_listen "$wp" 10 && wait_udp_owner "$dns_ip" 53 "$dns_pid" 10; then
 	ok "host services: http.server on 127.0.0.1:$wp, dnsmasq on $dns_ip:53"
 else
 	not_ok "host services: http.server on 127.0.0.1:$wp, dnsmasq on $dns_ip:53"

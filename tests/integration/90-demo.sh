@@ -3,11 +3,26 @@
 # 90-demo.sh - `make demo` works and shows what it claims: DHCP, DNS, NAT, port forward, monitor
 set -u
 cd "$(dirname "$0")/../.."
-out=$(timeout 180 tests/demo.sh 2>&1); rc=$?
 fail=0
 check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }
 has() { printf '%s\n' "$out" | grep -Eq -- "$1"; }
+# A decoy holds UDP 127.53.1.1:53 (the demo's first choice): the demo must take another address,
+# not share or reuse the decoy. The decoy exits by itself after 200 s at the latest.
+python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.53.1.1", 53)); time.sleep(200)' &
+decoy=$!
+trap 'kill $decoy 2>/dev/null; wait $decoy 2>/dev/null' EXIT
+for _ in $(seq 30); do ss -Hlun 'sport = :53' | grep -q '127\.53\.1\.1:53' && break; sleep 0.1; done
+out=$(timeout 180 tests/demo.sh 2>&1); rc=$?
 check "demo exits 0" '[ $rc -eq 0 ]'
+dns=$(printf '%s\n' "$out" | sed -n 's/^resolver: dnsmasq pid \([0-9]*\) on \(127\.[0-9.]*\):53, answering$/\1 \2/p')
+dnspid=${dns%% *} dnsip=${dns#* }
+check "the demo's own resolver started and answered ($dnsip, pid $dnspid)" '[ -n "$dns" ]'
+check "it is not on 127.0.0.1 nor on the decoy's 127.53.1.1" \
+	'[ -n "$dnsip" ] && [ "$dnsip" != 127.0.0.1 ] && [ "$dnsip" != 127.53.1.1 ]'
+check "the demo's dnsmasq is gone after the demo" '[ -n "$dnspid" ] && ! kill -0 "$dnspid" 2>/dev/null'
+check "nothing listens on the demo's resolver address any more" \
+	'[ -n "$dnsip" ] && ! ss -Hlun "sport = :53" | grep -qF " $dnsip:53 "'
 check "DHCP lease 10.0.2.15 with router and DNS" \
 	'has "lease: ip=10.0.2.15 mask=24 router=10.0.2.2 dns=10.0.2.3"'
 check "default route via 10.0.2.2" 'has "^default via 10.0.2.2 dev eth0"'
