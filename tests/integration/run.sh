@@ -3,6 +3,8 @@
 # run.sh [PATTERN] - run the integration tests (tests/integration/NN-*.sh), as root.
 # Each script prints "ok - ..." / "not ok - ..." lines and exits non-zero on failure.
 # Every check line counts; a script that fails without a "not ok" line counts as one failure.
+# A process the script started that is still alive after it adds a "not ok - left behind: ..."
+# line and is killed (tests/leftovers.sh; the processes are told by QNET_TEST_TAG in their env).
 set -u
 cd "$(dirname "$0")/../.."
 export QNET=${QNET:-$PWD/build/qnet}
@@ -17,7 +19,14 @@ pass=0 fail=0 failed_scripts=()
 for t in tests/integration/[0-9]*.sh; do
 	[ -n "$pattern" ] && [[ $t != *$pattern* ]] && continue
 	start=$(date +%s)
-	out=$(timeout 900 bash "$t" 2>&1); rc=$?
+	tag=run-$$-$start-${t##*/}
+	out=$(QNET_TEST_TAG=$tag timeout 900 bash "$t" 2>&1); rc=$?
+	# Anything the script started and left running fails it (and is killed).
+	if ! left=$(tests/leftovers.sh "$tag"); then
+		out="$out
+$left"
+		[ "$rc" -eq 0 ] && rc=1
+	fi
 	secs=$(( $(date +%s) - start ))
 	okc=$(printf '%s\n' "$out" | grep -c '^ok ')
 	nokc=$(printf '%s\n' "$out" | grep -c '^not ok ')
