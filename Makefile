@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # qnet - plain GNU Make, no configure step.
 #   make            build/qnet
-#   make check      unit tests, the same under ASan+UBSan, fuzz corpora, integration and interop tests
+#   make check      installs .ci/packages when missing (as root: tests/deps.sh), then unit tests,
+#                   the same under ASan+UBSan, fuzz corpora, integration and interop tests
 #   make demo       the main job, shown step by step
 #   make fuzz       libFuzzer targets (clang)
 #   make bench      hub throughput against vde_switch
@@ -86,10 +87,15 @@ fuzz-replay: $(FBINS)
 integration: $(B)/qnet $(B)/san/qnet
 	@tests/integration/run.sh
 
-check: all
+# check/demo first install what is missing (as root; otherwise they say loudly what is missing).
+check:
+	@tests/deps.sh all
+	@$(MAKE) --no-print-directory all
 	@tests/check.sh
 
-demo: all
+demo:
+	@tests/deps.sh build
+	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
 bench: all
