@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# deps.sh [build|all] - install what qnet's build (build) or its whole test suite (all, the default:
-# every package in .ci/packages) needs, when it is missing. `make check` and `make demo` run it first.
+# deps.sh [build|all|bench] - install what qnet's build (build), its whole test suite (all, the
+# default: every package in .ci/packages) or bench/user-bench.sh (bench) needs, when it is missing.
+# `make check` and `make demo` run it first, bench/user-bench.sh too.
 #
 # Checks each package with dpkg-query; runs `apt-get update` and `apt-get install -y
 # --no-install-recommends` only for what is missing, and only as root. Not root: prints loudly
@@ -12,8 +13,9 @@ cd "$(dirname "$0")/.."
 set_=${1:-all}
 case $set_ in
 build) pkgs=(gcc make libjson-c-dev) ;;
+bench) pkgs=(iperf3 sockperf slirp4netns passt python3 util-linux iproute2 procps) ;;
 all) mapfile -t pkgs < <(grep -Ev '^[[:space:]]*(#|$)' .ci/packages) ;;
-*) echo "usage: tests/deps.sh [build|all]" >&2; exit 2 ;;
+*) echo "usage: tests/deps.sh [build|all|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
