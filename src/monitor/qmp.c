@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// qmp.c - the QMP server: QEMU 7.2's greeting, negotiation, commands, errors and events
+// qmp.c - QMP commands: dispatch, argument checks, the handlers (QEMU 7.2's texts)
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "qmp.h"
+#include "qmp_internal.h"
 #include "monitor.h"
 #include "../cli/netdev.h"
 #include "../cli/opts.h"
@@ -25,371 +26,19 @@
 #include "../stack/stack.h"
 
 /*
- * DOC: Theory of operation
+ * DOC: Commands
  *
- * A session is one client. Bytes go through a small JSON streamer (strings,
- * escapes and bracket depth, as QEMU's lexer tracks them) that cuts the input
- * into documents: an object or array ends when its depth returns to 0, a
- * top-level scalar at the next delimiter. Each document is parsed with json-c
- * and executed at once; replies, errors and events are appended to the
- * session's output buffer, one JSON text per line ("\r\n"), in QEMU's text
- * form (qmp_json_write()). QEMU's single-quoted strings are rewritten to
- * double-quoted ones on the way in.
- *
- * Bounds: a document larger than QMP_IN_MAX gets QEMU's "JSON token size
- * limit exceeded" error and the client is dropped; nesting deeper than
- * QMP_MAX_NESTING gets "JSON nesting depth limit exceeded" and the rest of
- * that document is skipped (counted, not buffered); a client whose unread
- * output would exceed QMP_OUT_MAX is dropped. Nothing a client sends can
- * stall the loop or other clients.
- *
- * Sessions with an fd flush their output from a deferred handler, so events
- * raised anywhere (a stream connecting, a DHCP lease) are batched, and a
- * session is only freed from its own handlers, never while an event is sent.
- * Detached sessions (fd < 0) keep their output for the caller (unit tests,
- * the fuzzer).
+ * Sessions (qmp_session.c) cut the input into documents and hand each to
+ * qmp_dispatch(), which applies QEMU's qmp_dispatch checks, looks the
+ * command up in qmp_cmds[], checks its arguments as QAPI would and runs it.
+ * Replies go back through qmp_reply_return()/qmp_reply_error().
  */
 
-
-/**
- * struct qmp_session - one QMP client
- * @fd:		socket, or -1 for a detached session
- * @h:		loop handle for @fd
- * @flush:	deferred output flush
- * @srv:	the server that accepted it, or NULL
- * @negotiated:	qmp_capabilities accepted: commands and events enabled
- * @dead:	close as soon as the current handler returns
- * @ibuf, @ilen, @icap: the document being read (< QMP_IN_MAX bytes)
- * @depth:	bracket depth
- * @in_str:	inside a string, @quote its quote character
- * @esc:	the previous string byte was a backslash
- * @skipping:	discarding a document deeper than QMP_MAX_NESTING
- * @obuf, @olen, @ocap: unwritten output, bounded by QMP_OUT_MAX
- * @next:	all sessions
- */
-struct qmp_session {
-	int fd;
-	struct loop_fd h;
-	struct loop_defer flush;
-	struct sockspec_server *srv;
-	bool negotiated;
-	bool dead;
-	char *ibuf;
-	size_t ilen, icap;
-	int depth;
-	bool in_str;
-	char quote;
-	size_t str_start;
-	bool esc;
-	bool skipping;
-	char *obuf;
-	size_t olen, ocap;
-	struct qmp_session *next;
-};
-
-
-static struct qmp_session *sessions;
-static struct sockspec_server *servers;
 static qmp_cmd_filter *cmd_filter;
 
 void qmp_set_command_filter(qmp_cmd_filter *f)
 {
 	cmd_filter = f;
-}
-
-/* ---- JSON text in QEMU's form ---- */
-
-/*
- * QEMU's QDict keeps members in 512 hash buckets (hash of the TDB database)
- * and lists them bucket by bucket, newest first within a bucket: that is the
- * order QEMU prints object members in ("return" before "id", "id" before
- * "error"). qnet prints its objects in the same order.
- */
-static unsigned qdict_bucket(const char *key)
-{
-	uint32_t v = 0x238F13AFu * (uint32_t)strlen(key);
-
-	for (unsigned i = 0; key[i]; i++)
-		v += (uint32_t)(unsigned char)key[i] << (i * 5 % 24);
-	return (1103515243u * v + 12345u) % 512;
-}
-
-struct qmp_member {
-	const char *key;
-	struct json_object *val;
-	unsigned bucket;
-	int idx;
-};
-
-static int member_cmp(const void *a, const void *b)
-{
-	const struct qmp_member *x = a, *y = b;
-
-	if (x->bucket != y->bucket)
-		return x->bucket < y->bucket ? -1 : 1;
-	return y->idx - x->idx;	/* newest first */
-}
-
-/* json_members() - @obj's members in QEMU's order; caller frees; *n set */
-static struct qmp_member *json_members(struct json_object *obj, int *n)
-{
-	int cnt = json_object_object_length(obj), i = 0;
-	struct qmp_member *m = xzalloc(sizeof(*m) * (size_t)(cnt ? cnt : 1));
-
-	json_object_object_foreach(obj, key, val) {
-		if (i >= cnt)
-			break;
-		m[i].key = key;
-		m[i].val = val;
-		m[i].bucket = qdict_bucket(key);
-		m[i].idx = i;
-		i++;
-	}
-	qsort(m, (size_t)i, sizeof(*m), member_cmp);
-	*n = i;
-	return m;
-}
-
-/* utf8_next() - decode one code point at @p (max @n bytes); -1 if invalid; *len set */
-static int32_t utf8_next(const unsigned char *p, size_t n, size_t *len)
-{
-	int32_t cp;
-	size_t need;
-
-	if (p[0] < 0x80) {
-		*len = 1;
-		return p[0];
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		cp = p[0] & 0x1f;
-		need = 2;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		cp = p[0] & 0x0f;
-		need = 3;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		cp = p[0] & 0x07;
-		need = 4;
-	} else {
-		*len = 1;
-		return -1;
-	}
-	if (need > n) {
-		*len = 1;
-		return -1;
-	}
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			*len = i;
-			return -1;
-		}
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	*len = need;
-	if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	return cp;
-}
-
-/* sb_add() - append @n bytes (sbuf_printf per byte would be slow for long strings) */
-static void sb_add(struct sbuf *b, const char *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* json_write_str() - QEMU's string escapes: control, DEL and non-ASCII as \uXXXX */
-static void json_write_str(struct sbuf *out, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	sbuf_printf(out, "\"");
-	while (i < n) {
-		size_t len;
-		int32_t cp = utf8_next(p + i, n - i, &len);
-
-		i += len;
-		if (cp < 0)
-			cp = 0xfffd;
-		switch (cp) {
-		case '"':
-			sbuf_printf(out, "\\\"");
-			break;
-		case '\\':
-			sbuf_printf(out, "\\\\");
-			break;
-		case '\b':
-			sbuf_printf(out, "\\b");
-			break;
-		case '\f':
-			sbuf_printf(out, "\\f");
-			break;
-		case '\n':
-			sbuf_printf(out, "\\n");
-			break;
-		case '\r':
-			sbuf_printf(out, "\\r");
-			break;
-		case '\t':
-			sbuf_printf(out, "\\t");
-			break;
-		default:
-			if (cp >= 0x10000) {
-				cp -= 0x10000;
-				sbuf_printf(out, "\\u%04X\\u%04X", 0xd800 | (cp >> 10),
-					    0xdc00 | (cp & 0x3ff));
-			} else if (cp < 0x20 || cp >= 0x7f) {
-				sbuf_printf(out, "\\u%04X", (unsigned)cp);
-			} else {
-				char ch = (char)cp;
-
-				sb_add(out, &ch, 1);
-			}
-		}
-	}
-	sbuf_printf(out, "\"");
-}
-
-void qmp_json_write(struct sbuf *out, struct json_object *obj)
-{
-	switch (json_object_get_type(obj)) {
-	case json_type_null:
-		sbuf_printf(out, "null");
-		break;
-	case json_type_boolean:
-		sbuf_printf(out, "%s", json_object_get_boolean(obj) ? "true" : "false");
-		break;
-	case json_type_int:
-		/* json-c's own text keeps values beyond INT64_MAX exact */
-		sbuf_printf(out, "%s", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-		break;
-	case json_type_double:
-		sbuf_printf(out, "%.17g", json_object_get_double(obj));
-		break;
-	case json_type_string:
-		json_write_str(out, json_object_get_string(obj),
-			       (size_t)json_object_get_string_len(obj));
-		break;
-	case json_type_array: {
-		size_t n = json_object_array_length(obj);
-
-		sbuf_printf(out, "[");
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				sbuf_printf(out, ", ");
-			qmp_json_write(out, json_object_array_get_idx(obj, i));
-		}
-		sbuf_printf(out, "]");
-		break;
-	}
-	case json_type_object: {
-		int n;
-		struct qmp_member *m = json_members(obj, &n);
-
-		sbuf_printf(out, "{");
-		for (int i = 0; i < n; i++) {
-			if (i)
-				sbuf_printf(out, ", ");
-			json_write_str(out, m[i].key, strlen(m[i].key));
-			sbuf_printf(out, ": ");
-			qmp_json_write(out, m[i].val);
-		}
-		sbuf_printf(out, "}");
-		free(m);
-		break;
-	}
-	}
-}
-
-/* ---- output ---- */
-
-static void session_flush(struct qmp_session *s);
-
-/* session_put() - queue one JSON text and its "\r\n"; drops the session past QMP_OUT_MAX */
-static void session_put(struct qmp_session *s, struct json_object *obj)
-{
-	struct sbuf b = { 0 };
-
-	if (s->dead)
-		return;
-	qmp_json_write(&b, obj);
-	sbuf_printf(&b, "\r\n");
-	if (s->olen + b.len > QMP_OUT_MAX) {
-		info("qmp: a client doesn't read its output, dropping it");
-		s->dead = true;
-		s->olen = 0;
-		sbuf_free(&b);
-		if (s->fd >= 0)
-			loop_defer(&s->flush);
-		return;
-	}
-	if (s->olen + b.len > s->ocap) {
-		size_t cap = MAX(s->ocap * 2, (size_t)4096);
-
-		while (cap < s->olen + b.len)
-			cap *= 2;
-		s->ocap = MIN(cap, (size_t)QMP_OUT_MAX);
-		s->obuf = xrealloc(s->obuf, s->ocap);
-	}
-	memcpy(s->obuf + s->olen, b.p, b.len);
-	s->olen += b.len;
-	sbuf_free(&b);
-	if (s->fd >= 0)
-		loop_defer(&s->flush);
-}
-
-/* reply_error() - {"id": ID, "error": {"class": C, "desc": D}} */
-static void reply_error(struct qmp_session *s, struct json_object *id, const char *cls,
-			const char *desc)
-{
-	struct json_object *r = json_object_new_object(), *err = json_object_new_object();
-
-	json_object_object_add(err, "class", json_object_new_string(cls));
-	json_object_object_add(err, "desc", json_object_new_string(desc));
-	json_object_object_add(r, "error", err);
-	if (id)
-		json_object_object_add(r, "id", json_object_get(id));
-	session_put(s, r);
-	json_object_put(r);
-}
-
-static void reply_return(struct qmp_session *s, struct json_object *id, struct json_object *ret)
-{
-	struct json_object *r = json_object_new_object();
-
-	json_object_object_add(r, "return", ret ? ret : json_object_new_object());
-	if (id)
-		json_object_object_add(r, "id", json_object_get(id));
-	session_put(s, r);
-	json_object_put(r);
-}
-
-void qmp_event(const char *name, struct json_object *data)
-{
-	struct json_object *ev = json_object_new_object(), *ts = json_object_new_object();
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	json_object_object_add(ts, "seconds", json_object_new_int64(tv.tv_sec));
-	json_object_object_add(ts, "microseconds", json_object_new_int64(tv.tv_usec));
-	json_object_object_add(ev, "timestamp", ts);
-	json_object_object_add(ev, "event", json_object_new_string(name));
-	if (data)
-		json_object_object_add(ev, "data", data);
-	for (struct qmp_session *s = sessions; s; s = s->next)
-		if (s->negotiated && !s->dead)
-			session_put(s, ev);
-	json_object_put(ev);
 }
 
 /* ---- commands ---- */
@@ -494,7 +143,7 @@ static bool args_check(struct qmp_req *r, const struct qarg *decl)
 		}
 	}
 	int n;
-	struct qmp_member *m = json_members(r->args, &n);
+	struct qmp_member *m = qmp_json_members(r->args, &n);
 
 	for (int i = 0; i < n; i++) {
 		const struct qarg *a = decl;
@@ -517,7 +166,7 @@ static void cmd_qmp_capabilities(struct qmp_req *r)
 {
 	struct json_object *en;
 
-	if (r->s->negotiated) {
+	if (qmp_session_negotiated(r->s)) {
 		req_error(r, "CommandNotFound",
 			  "Capabilities negotiation is already complete, command ignored");
 		return;
@@ -542,7 +191,7 @@ static void cmd_qmp_capabilities(struct qmp_req *r)
 			return;
 		}
 	}
-	r->s->negotiated = true;
+	qmp_session_set_negotiated(r->s);
 }
 
 /* version_obj() - {"major", "minor", "micro"} from QNET_VERSION */
@@ -558,7 +207,8 @@ static struct json_object *version_obj(void)
 	return v;
 }
 
-static struct json_object *version_info(void)
+/* qmp_version_info() - {"qemu": {...}, "package": "qnet VERSION"} */
+struct json_object *qmp_version_info(void)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -569,7 +219,7 @@ static struct json_object *version_info(void)
 
 static void cmd_query_version(struct qmp_req *r)
 {
-	r->ret = version_info();
+	r->ret = qmp_version_info();
 }
 
 static void cmd_query_commands(struct qmp_req *r)
@@ -598,11 +248,11 @@ static void cmd_hmp(struct qmp_req *r)
 	struct sbuf out = { 0 }, crlf = { 0 };
 
 	monitor_exec(arg_str(r, "command-line"), &out);
-	sb_add(&crlf, "", 0);
+	qmp_sbuf_add(&crlf, "", 0);
 	for (size_t i = 0; i < out.len; i++) {
 		if (out.p[i] == '\n')
-			sb_add(&crlf, "\r", 1);
-		sb_add(&crlf, out.p + i, 1);
+			qmp_sbuf_add(&crlf, "\r", 1);
+		qmp_sbuf_add(&crlf, out.p + i, 1);
 	}
 	r->ret = json_object_new_string_len(crlf.p, (int)crlf.len);
 	sbuf_free(&out);
@@ -1074,8 +724,8 @@ static const struct qmp_cmd qmp_cmds[] = {
 
 /* ---- requests ---- */
 
-/* session_execute() - one parsed document: QEMU's qmp_dispatch checks and texts */
-static void session_execute(struct qmp_session *s, struct json_object *req)
+/* qmp_dispatch() - one parsed document: QEMU's qmp_dispatch checks and texts */
+void qmp_dispatch(struct qmp_session *s, struct json_object *req)
 {
 	struct json_object *id = NULL, *args = NULL, *exec = NULL;
 	const struct qmp_cmd *c;
@@ -1083,11 +733,11 @@ static void session_execute(struct qmp_session *s, struct json_object *req)
 	int n;
 
 	if (!json_object_is_type(req, json_type_object)) {
-		reply_error(s, NULL, "GenericError", "QMP input must be a JSON object");
+		qmp_reply_error(s, NULL, "GenericError", "QMP input must be a JSON object");
 		return;
 	}
 	json_object_object_get_ex(req, "id", &id);
-	struct qmp_member *m = json_members(req, &n);
+	struct qmp_member *m = qmp_json_members(req, &n);
 
 	for (int i = 0; i < n; i++) {
 		const char *bad = NULL;
@@ -1104,27 +754,27 @@ static void session_execute(struct qmp_session *s, struct json_object *req)
 			char msg[512];
 
 			snprintf(msg, sizeof(msg), "QMP input member '%s' is unexpected", m[i].key);
-			reply_error(s, id, "GenericError", msg);
+			qmp_reply_error(s, id, "GenericError", msg);
 			free(m);
 			return;
 		}
 		if (bad) {
-			reply_error(s, id, "GenericError", bad);
+			qmp_reply_error(s, id, "GenericError", bad);
 			free(m);
 			return;
 		}
 	}
 	free(m);
 	if (!exec) {
-		reply_error(s, id, "GenericError", "QMP input lacks member 'execute'");
+		qmp_reply_error(s, id, "GenericError", "QMP input lacks member 'execute'");
 		return;
 	}
 	const char *name = json_object_get_string(exec);
 
 	for (c = qmp_cmds; c->name && strcmp(c->name, name); c++)
 		;
-	if (!s->negotiated && (!c->name || c->fn != cmd_qmp_capabilities)) {
-		reply_error(s, id, "CommandNotFound",
+	if (!qmp_session_negotiated(s) && (!c->name || c->fn != cmd_qmp_capabilities)) {
+		qmp_reply_error(s, id, "CommandNotFound",
 			    "Expecting capabilities negotiation with 'qmp_capabilities'");
 		return;
 	}
@@ -1132,7 +782,7 @@ static void session_execute(struct qmp_session *s, struct json_object *req)
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "The command %.400s has not been found", name);
-		reply_error(s, id, "CommandNotFound", msg);
+		qmp_reply_error(s, id, "CommandNotFound", msg);
 		return;
 	}
 	r.args = args ? json_object_get(args) : json_object_new_object();
@@ -1144,394 +794,16 @@ static void session_execute(struct qmp_session *s, struct json_object *req)
 		/* QEMU keeps error hints (after the first line) out of QMP */
 		r.desc[strcspn(r.desc, "\n")] = '\0';
 		json_object_put(r.ret);
-		reply_error(s, id, r.cls, r.desc);
+		qmp_reply_error(s, id, r.cls, r.desc);
 	} else {
-		reply_return(s, id, r.ret);
+		qmp_reply_return(s, id, r.ret);
 	}
 	json_object_put(r.args);
 }
 
-/* bad_keyword() - the first bare word outside strings that isn't a JSON literal */
-static bool bad_keyword(const char *p, size_t n, char *word, size_t wsize)
-{
-	bool in_str = false, esc = false;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-			continue;
-		}
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-			size_t l = 0;
-
-			while (i + l < n && ((p[i + l] >= 'a' && p[i + l] <= 'z') ||
-					     (p[i + l] >= 'A' && p[i + l] <= 'Z') ||
-					     (p[i + l] >= '0' && p[i + l] <= '9') || p[i + l] == '_'))
-				l++;
-			if (!(l == 4 && (!strncmp(p + i, "true", 4) || !strncmp(p + i, "null", 4))) &&
-			    !(l == 5 && !strncmp(p + i, "false", 5))) {
-				snprintf(word, wsize, "%.*s", (int)MIN(l, (size_t)64), p + i);
-				return true;
-			}
-			i += l - 1;
-		}
-	}
-	return false;
-}
-
-/* session_document() - a complete document in s->ibuf */
-static void session_document(struct qmp_session *s)
-{
-	struct json_tokener *tok = json_tokener_new_ex(QMP_MAX_NESTING + 2);
-	struct json_object *obj;
-	char word[80];
-
-	s->ibuf[s->ilen] = '\0';
-	obj = tok ? json_tokener_parse_ex(tok, s->ibuf, (int)s->ilen + 1) : NULL;
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success ||
-	    (size_t)json_tokener_get_parse_end(tok) < s->ilen) {
-		char msg[128];
-
-		if (bad_keyword(s->ibuf, s->ilen, word, sizeof(word)))
-			snprintf(msg, sizeof(msg), "JSON parse error, invalid keyword '%s'", word);
-		else
-			snprintf(msg, sizeof(msg), "JSON parse error, expecting value");
-		reply_error(s, NULL, "GenericError", msg);
-	} else {
-		session_execute(s, obj);
-	}
-	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
-	s->ilen = 0;
-}
-
-/* session_append() - one byte of the current document; false when the bound is hit */
-static bool session_append(struct qmp_session *s, char c)
-{
-	if (s->skipping)
-		return true;
-	if (s->ilen + 2 > QMP_IN_MAX) {
-		reply_error(s, NULL, "GenericError", "JSON token size limit exceeded");
-		info("qmp: a client sent a document over %d bytes, dropping it", QMP_IN_MAX);
-		s->dead = true;
-		return false;
-	}
-	if (s->ilen + 2 > s->icap) {
-		s->icap = MIN(MAX(s->icap * 2, (size_t)1024), (size_t)QMP_IN_MAX);
-		s->ibuf = xrealloc(s->ibuf, s->icap);
-	}
-	s->ibuf[s->ilen++] = c;
-	return true;
-}
-
-/*
- * lexer_error() - a control character inside a string: QEMU's lexer gives up
- * on the token ("stray '<the string so far>'") and starts over at depth 0
- */
-static void lexer_error(struct qmp_session *s, char c)
-{
-	struct sbuf b = { 0 };
-
-	if (!s->skipping && s->str_start < s->ilen) {
-		sb_add(&b, "JSON parse error, stray '", 25);
-		sb_add(&b, s->quote == '"' ? "\"" : "'", 1);
-		sb_add(&b, s->ibuf + s->str_start + 1, MIN(s->ilen - s->str_start - 1, (size_t)200));
-		sb_add(&b, &c, 1);
-		sb_add(&b, "'", 1);
-	} else {
-		sb_add(&b, "JSON parse error, expecting value", 33);
-	}
-	reply_error(s, NULL, "GenericError", b.p);
-	sbuf_free(&b);
-	s->in_str = s->esc = s->skipping = false;
-	s->depth = 0;
-	s->ilen = 0;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-void qmp_session_input(struct qmp_session *s, const char *buf, size_t len)
-{
-	for (size_t i = 0; i < len && !s->dead; i++) {
-		char c = buf[i];
-
-		if (s->in_str && (unsigned char)c < 0x20) {
-			lexer_error(s, c);
-			continue;
-		}
-		if (s->in_str) {
-			if (s->esc) {
-				s->esc = false;
-				if (c == '\'' && s->quote == '\'' && !s->skipping) {
-					s->ibuf[s->ilen - 1] = '\'';	/* \' -> ' */
-					continue;
-				}
-			} else if (c == '\\') {
-				s->esc = true;
-			} else if (c == s->quote) {
-				s->in_str = false;
-				if (!session_append(s, '"'))
-					return;
-				if (!s->depth)
-					session_document(s);
-				continue;
-			} else if (c == '"') {
-				/* a double quote inside a single-quoted string */
-				if (!session_append(s, '\\'))
-					return;
-			}
-			if (!session_append(s, c))
-				return;
-			continue;
-		}
-		if (!s->depth && s->ilen && !s->skipping &&
-		    (is_blank(c) || c == '{' || c == '[' || c == '"' || c == '\'' || c == '}' ||
-		     c == ']')) {
-			session_document(s);	/* a top-level scalar ended */
-		}
-		if (c == '"' || c == '\'') {
-			s->in_str = true;
-			s->quote = c;
-			s->str_start = s->ilen;
-			if (!session_append(s, '"'))
-				return;
-		} else if (c == '{' || c == '[') {
-			if (++s->depth > QMP_MAX_NESTING && !s->skipping) {
-				reply_error(s, NULL, "GenericError", "JSON nesting depth limit exceeded");
-				s->skipping = true;
-				s->ilen = 0;
-			}
-			if (!session_append(s, c))
-				return;
-		} else if (c == '}' || c == ']') {
-			if (!s->depth) {
-				reply_error(s, NULL, "GenericError", "JSON parse error, expecting value");
-				continue;
-			}
-			if (!session_append(s, c))
-				return;
-			if (--s->depth == 0) {
-				if (s->skipping) {
-					s->skipping = false;
-					s->ilen = 0;
-				} else {
-					session_document(s);
-				}
-			}
-		} else if (is_blank(c)) {
-			if (s->depth && !session_append(s, c))
-				return;
-		} else if (!session_append(s, c)) {
-			return;
-		}
-	}
-}
-
-/* ---- sessions ---- */
-
-static void session_flush_cb(struct loop_defer *d)
-{
-	session_flush(d->opaque);
-}
-
-struct qmp_session *qmp_session_new(int fd)
-{
-	struct qmp_session *s = xzalloc(sizeof(*s));
-	struct json_object *g = json_object_new_object(), *q = json_object_new_object();
-
-	s->fd = fd;
-	s->h.fd = -1;
-	loop_defer_init(&s->flush, session_flush_cb, s);
-	s->next = sessions;
-	sessions = s;
-	json_object_object_add(q, "version", version_info());
-	json_object_object_add(q, "capabilities", json_object_new_array());
-	json_object_object_add(g, "QMP", q);
-	session_put(s, g);
-	json_object_put(g);
-	return s;
-}
-
-void qmp_session_free(struct qmp_session *s)
-{
-	struct qmp_session **pp;
-
-	for (pp = &sessions; *pp && *pp != s; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = s->next;
-	loop_defer_cancel(&s->flush);
-	if (s->fd >= 0) {
-		loop_fd_del(&s->h);
-		close(s->fd);
-	}
-	if (s->srv)
-		s->srv->sessions--;
-	free(s->ibuf);
-	free(s->obuf);
-	free(s);
-}
-
-const char *qmp_session_output(const struct qmp_session *s, size_t *len)
-{
-	*len = s->olen;
-	return s->obuf ? s->obuf : "";
-}
-
-void qmp_session_consume(struct qmp_session *s, size_t n)
-{
-	n = MIN(n, s->olen);
-	memmove(s->obuf, s->obuf + n, s->olen - n);
-	s->olen -= n;
-}
-
-bool qmp_session_dead(const struct qmp_session *s)
-{
-	return s->dead;
-}
-
-bool qmp_session_negotiated(const struct qmp_session *s)
-{
-	return s->negotiated;
-}
-
-/* session_write() - write what the socket takes now; false if the peer is gone */
-static bool session_write(struct qmp_session *s)
-{
-	size_t done = 0;
-
-	while (done < s->olen) {
-		ssize_t n = send(s->fd, s->obuf + done, s->olen - done, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			s->olen = 0;
-			return false;
-		}
-		done += (size_t)n;
-	}
-	qmp_session_consume(s, done);
-	return true;
-}
-
-/* session_flush() - write output, close a dead session, watch for writability if needed */
-static void session_flush(struct qmp_session *s)
-{
-	if (s->fd < 0)
-		return;
-	if (!session_write(s))
-		s->dead = true;
-	if (s->dead) {
-		qmp_session_free(s);
-		return;
-	}
-	loop_fd_mod(&s->h, EPOLLIN | (s->olen ? EPOLLOUT : 0));
-}
-
-static void session_cb(struct loop_fd *h, uint32_t events)
-{
-	struct qmp_session *s = h->opaque;
-
-	if (events & EPOLLIN) {
-		char buf[16384];
-		ssize_t n;
-
-		/* a few reads per wake-up: one client can't monopolise the loop */
-		for (int k = 0; k < 4 && !s->dead; k++) {
-			n = recv(s->fd, buf, sizeof(buf), 0);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-			if (n <= 0) {
-				s->dead = true;
-				break;
-			}
-			qmp_session_input(s, buf, (size_t)n);
-			if (loop_quitting())
-				break;
-		}
-	} else if (events & (EPOLLHUP | EPOLLERR)) {
-		s->dead = true;
-	}
-	if (s->dead && s->olen)
-		session_write(s);	/* last words (the error that dropped it), best effort */
-	session_flush(s);
-}
-
-static int session_attach(struct qmp_session *s)
-{
-	int r = loop_fd_add(&s->h, s->fd, EPOLLIN, session_cb, s);
-
-	if (r < 0)
-		return r;
-	loop_defer(&s->flush);
-	return 0;
-}
-
-/* ---- servers ---- */
-
-static void qmp_accept(struct sockspec_server *srv, int fd)
-{
-	struct qmp_session *s = qmp_session_new(fd);
-
-	s->srv = srv;
-	srv->sessions++;
-	if (session_attach(s) < 0)
-		qmp_session_free(s);
-}
-
-int qmp_open(const char *spec, struct error *e)
-{
-	struct sockspec q;
-	struct sockspec_server *srv;
-
-	if (sockspec_parse(spec, &q, e) < 0)
-		return -1;
-	if (!q.server)
-		return err_set(e, "qnet's -qmp only listens: add server=on");
-	srv = sockspec_serve(&q, spec, 16, QMP_MAX_SESSIONS, qmp_accept, NULL, e);
-	if (!srv)
-		return -1;
-	srv->next = servers;
-	servers = srv;
-	return 0;
-}
-
-void qmp_close_all(void)
+void qmp_commands_close(void)
 {
 	for (int i = 0; i < ANNOUNCE_MAX; i++)
 		if (announcers[i].used)
 			announce_free(&announcers[i]);
-	while (sessions) {
-		struct qmp_session *s = sessions;
-
-		if (s->fd >= 0 && s->olen && !s->dead)
-			session_write(s);
-		qmp_session_free(s);
-	}
-	while (servers) {
-		struct sockspec_server *srv = servers;
-
-		servers = srv->next;
-		sockspec_server_close(srv);
-	}
 }
