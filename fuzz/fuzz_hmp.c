@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli/opts.h"
+#include "cli/chardev_opts.h"
+#include "cli/filter_opts.h"
 #include "core/filter.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -18,7 +20,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 /*
  * Input: byte 0 even: the rest is HMP text, run line by line through
  * monitor_exec() (quit only sets the loop's quit flag). Byte 0 odd: the rest
- * is a -object option string for filter_object_add() on two clients "a" and
+ * is a -object option string for filter_opts_add() on two clients "a" and
  * "b"; file= is forced to /dev/null so that nothing is written anywhere. Each
  * accepted filter sees a frame in both directions and is removed again.
  */
@@ -75,7 +77,7 @@ static void run_object(const char *spec)
 			opts_del(&o, "file");
 			opts_add(&o, "file", "/dev/null");
 		}
-		if (filter_object_add(&o, &e) == 0) {
+		if (filter_opts_add(&o, &e) == 0) {
 			net_send_buf(cli_a, frame, sizeof(frame), NULL);
 			net_send_buf(cli_b, frame, sizeof(frame), NULL);
 			loop_run_once(0);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli/opts.h"
+#include "cli/chardev_opts.h"
+#include "cli/filter_opts.h"
 #include "core/chardev.h"
 #include "core/filter.h"
 #include "core/loop.h"
@@ -64,7 +66,7 @@ static void setup(void)
 	sb = (struct sink *)net_client_new(&sink_ops, &sa->nc, "stream", "b");
 	snprintf(sock_path, sizeof(sock_path), "/tmp/qnet-fuzz-redir.%d.sock", (int)getpid());
 	snprintf(spec, sizeof(spec), "socket,id=in,path=%s,server=on,wait=off", sock_path);
-	if (opts_parse(&o, spec, "backend", &e) < 0 || chardev_create(&o, &e) < 0)
+	if (opts_parse(&o, spec, "backend", &e) < 0 || chardev_opts_create(&o, &e) < 0)
 		abort();
 	opts_free(&o);
 	chr = chardev_find("in");
@@ -130,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	snprintf(spec, sizeof(spec), "filter-redirector,id=r,netdev=a,indev=in,queue=%s%s",
 		 queues[q], vnet ? ",vnet_hdr_support=on" : "");
-	if (opts_parse(&o, spec, "qom-type", &e) < 0 || filter_object_add(&o, &e) < 0)
+	if (opts_parse(&o, spec, "qom-type", &e) < 0 || filter_opts_add(&o, &e) < 0)
 		abort();
 	opts_free(&o);
 	sa->count = sb->count = 0;

@@ -12,6 +12,8 @@
 
 #include "cli/netdev.h"
 #include "cli/opts.h"
+#include "cli/chardev_opts.h"
+#include "cli/filter_opts.h"
 #include "core/chardev.h"
 #include "core/filter.h"
 #include "core/hub.h"
@@ -385,7 +387,7 @@ static void create_chardevs(void)
 	for (int i = 0; i < chardevs.n; i++) {
 		struct error e = { 0 };
 
-		if (chardev_create(&chardevs.v[i].o, &e) < 0)
+		if (chardev_opts_create(&chardevs.v[i].o, &e) < 0)
 			fail(chardevs.v[i].opt, chardevs.v[i].val, "%s", e.msg);
 	}
 }
@@ -395,7 +397,7 @@ static void create_objects(void)
 	for (int i = 0; i < objects.n; i++) {
 		struct error e = { 0 };
 
-		if (filter_object_add(&objects.v[i].o, &e) < 0)
+		if (filter_opts_add(&objects.v[i].o, &e) < 0)
 			fail(objects.v[i].opt, objects.v[i].val, "%s", e.msg);
 	}
 }

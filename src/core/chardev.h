@@ -36,9 +36,34 @@
  */
 
 #define CHARDEV_OUT_SIZE (1024 * 1024)
+/* Longest reconnect= interval, seconds */
+#define CHARDEV_RECONNECT_MAX 86400
 
-struct opts;
 struct chardev;
+
+/**
+ * struct chardev_config - a parsed -chardev socket (cli/chardev_opts.c parses the options);
+ * the strings are only read during chardev_create()
+ * @id:		id=
+ * @unix_path:	path= (unix), or NULL for tcp
+ * @host, @port: tcp address
+ * @abstract, @tight: abstract unix namespace, without padding
+ * @ipv4, @ipv6: address family restriction (tcp)
+ * @server:	listen (server=on)
+ * @wait:	server: block until the first client connects
+ * @nodelay:	TCP_NODELAY
+ * @reconnect:	client: seconds between connect attempts (<= CHARDEV_RECONNECT_MAX), 0 = once
+ */
+struct chardev_config {
+	const char *id;
+	const char *unix_path;
+	const char *host, *port;
+	bool abstract, tight;
+	bool ipv4, ipv6;
+	bool server, wait;
+	bool nodelay;
+	unsigned reconnect;
+};
 
 /* chardev_read_cb - bytes from the peer (valid during the call) */
 typedef void chardev_read_cb(void *opaque, const uint8_t *buf, size_t len);
@@ -55,8 +80,10 @@ struct chardev_stats {
 	uint64_t out_bytes, in_bytes, drops;
 };
 
-/* chardev_create() - -chardev BACKEND,id=...: QEMU's texts on error */
-int chardev_create(struct opts *o, struct error *e);
+/* chardev_create() - a chardev from @cfg; 0, or -1 with QEMU's texts in @e */
+int chardev_create(const struct chardev_config *cfg, struct error *e);
+/* chardev_check_new() - an id can be created: not a duplicate, and room for one more */
+int chardev_check_new(const char *id, struct error *e);
 /* chardev_find() - by id, or NULL */
 struct chardev *chardev_find(const char *id);
 const char *chardev_id(const struct chardev *c);

@@ -121,45 +121,19 @@ static void dump_flush_cb(struct loop_defer *df)
 	dump_flush(df->opaque);
 }
 
-/* dump_parse_maxlen() - a uint32 as QEMU's visitor reads it; 0 is the setter's error */
-static int dump_parse_maxlen(const char *v, uint32_t *out, struct error *e)
-{
-	unsigned long long n;
-	char *end;
-
-	if (!*v || *v == '-' || *v == '+' || *v == ' ' || *v == '\t')
-		return err_set(e, "Parameter 'maxlen' expects a uint64 value");
-	errno = 0;
-	n = strtoull(v, &end, 0);
-	if (*end || errno == ERANGE)
-		return err_set(e, "Parameter 'maxlen' expects a uint64 value");
-	if (n > UINT32_MAX)
-		return err_set(e, "Parameter 'maxlen' expects uint32_t");
-	if (n == 0)
-		return err_set(e, "Property 'filter-dump.maxlen' doesn't take value '0'");
-	*out = (uint32_t)n;
-	return 0;
-}
-
 /*
- * dump_setup() - file (required: QEMU 7.2's QAPI visitor says "Parameter
- * 'file' is missing"; net/dump.c's own "dump filter needs 'file' property
- * set!" is unreachable from -object and object_add) and maxlen.
+ * dump_setup() - file and maxlen (cli/filter_opts.c checked them: file is
+ * required, as QEMU 7.2's QAPI visitor says "Parameter 'file' is missing")
  */
-static int dump_setup(struct filter *f, struct opts *o, struct error *e)
+static int dump_setup(struct filter *f, const struct filter_config *cfg, struct error *e)
 {
 	struct dump_filter *d = container_of(f, struct dump_filter, f);
-	const char *file = opts_get(o, "file");
-	const char *v;
 
 	d->fd = -1;
-	d->maxlen = DUMP_MAXLEN_DEF;
-	if (!file)
+	d->maxlen = cfg->maxlen ? cfg->maxlen : DUMP_MAXLEN_DEF;
+	if (!cfg->file)
 		return err_set(e, "Parameter 'file' is missing");
-	v = opts_get(o, "maxlen");
-	if (v && dump_parse_maxlen(v, &d->maxlen, e) < 0)
-		return -1;
-	d->file = xstrdup(file);
+	d->file = xstrdup(cfg->file);
 	return 0;
 }
 

@@ -66,48 +66,6 @@ static int parse_dir(const char *s, enum filter_dir *dir)
 	return -1;
 }
 
-/**
- * filter_check_id() - the QemuOpts part: well-formed, unique
- */
-static int filter_check_id(const char *id, struct error *e)
-{
-	if (!id)
-		return 0;
-	if (!id_wellformed(id))
-		return err_set(e, "Parameter 'id' expects an identifier\n"
-			       "Identifiers consist of letters, digits, '-', '.', '_', "
-			       "starting with a letter.");
-	if (filter_find(id))
-		return err_set(e, "Duplicate ID '%s' for object", id);
-	return 0;
-}
-
-/**
- * filter_parse_common() - the NetfilterProperties members, in QAPI order
- * @netdev:	out: the netdev id
- */
-static int filter_parse_common(struct filter *f, struct opts *o, const char **netdev,
-			       struct error *e)
-{
-	const char *v;
-
-	*netdev = opts_get(o, "netdev");
-	if (!*netdev)
-		return err_set(e, "Parameter 'netdev' is missing");
-	v = opts_get(o, "queue");
-	if (v && parse_dir(v, &f->dir) < 0)
-		return err_set(e, "Parameter 'queue' does not accept value '%s'", v);
-	v = opts_get(o, "position");
-	f->position = xstrdup(v ? v : "tail");
-	v = opts_get(o, "insert");
-	if (v) {
-		if (strcmp(v, "before") && strcmp(v, "behind"))
-			return err_set(e, "Parameter 'insert' does not accept value '%s'", v);
-		f->insert_before = !strcmp(v, "before");
-	}
-	return 0;
-}
-
 /* filter_parse_status() - the status property setter's check (@v may be NULL) */
 static int filter_parse_status(struct filter *f, const char *v, struct error *e)
 {
@@ -209,47 +167,45 @@ static void filter_free(struct filter *f, bool set_up)
 }
 
 /**
- * filter_object_add() - create a filter from -object / object_add options
+ * filter_create() - create a filter from its parsed options (cli/filter_opts.c)
  *
+ * After the option checks (done by the parser), in QEMU's order: the type's
+ * property-setter checks, netdev and position (complete()), the type's
+ * resources, then the filter is linked in.
  * Return: 0, or -1 with QEMU's error text in @e
  */
-int filter_object_add(struct opts *o, struct error *e)
+int filter_create(const struct filter_config *cfg, struct error *e)
 {
-	const char *type, *id, *netdev, *status;
 	const struct filter_ops *ops;
 	struct filter *f, *anchor;
 	bool set_up = false;
 
-	id = opts_get(o, "id");
-	if (filter_check_id(id, e) < 0)
-		return -1;
-	type = opts_get(o, "qom-type");
-	if (!type)
-		return err_set(e, "Parameter 'qom-type' is missing");
-	ops = filter_type_find(type);
-	if (!ops)
-		return err_set(e, "Parameter 'qom-type' does not accept value '%s'", type);
-	if (!id)
+	if (!cfg->id || !id_wellformed(cfg->id))
 		return err_set(e, "Parameter 'id' is missing");
+	if (filter_find(cfg->id))
+		return err_set(e, "Duplicate ID '%s' for object", cfg->id);
+	ops = cfg->type ? filter_type_find(cfg->type) : NULL;
+	if (!ops)
+		return err_set(e, "Parameter 'qom-type' does not accept value '%s'",
+			       cfg->type ? cfg->type : "");
+	if (!cfg->netdev)
+		return err_set(e, "Parameter 'netdev' is missing");
 
 	f = xzalloc(MAX(ops->size, sizeof(*f)));
 	f->ops = ops;
-	f->id = xstrdup(id);
-	f->dir = FILTER_ALL;
-	f->on = true;
-	if (filter_parse_common(f, o, &netdev, e) < 0)
-		goto fail;
-	status = opts_get(o, "status");
+	f->id = xstrdup(cfg->id);
+	f->dir = cfg->dir ? cfg->dir : FILTER_ALL;
+	f->on = !cfg->off;
+	f->position = xstrdup(cfg->position ? cfg->position : "tail");
+	f->insert_before = cfg->insert_before;
 	if (ops->setup) {
 		set_up = true;
-		if (ops->setup(f, o, e) < 0)
+		if (ops->setup(f, cfg, e) < 0)
 			goto fail;
 	}
-	if (opts_check_unused(o, e) < 0 || filter_parse_status(f, status, e) < 0)
-		goto fail;
 	if (ops->check && ops->check(f, e) < 0)
 		goto fail;
-	if (filter_resolve(f, netdev, &anchor, e) < 0)
+	if (filter_resolve(f, cfg->netdev, &anchor, e) < 0)
 		goto fail;
 	if (ops->complete && ops->complete(f, e) < 0)
 		goto fail;
@@ -333,22 +289,6 @@ void filter_info(struct net_client *nc, struct sbuf *out)
 			    f->position, f->on ? "on" : "off",
 			    f->insert_before ? "before" : "behind", nc->name, dir_names[f->dir]);
 	}
-}
-
-/**
- * filter_object_add_qapi() - object_add (HMP) / object-add (QMP)
- *
- * Those paths have no QemuOpts id registry: a duplicate id is found when QOM
- * adds the child to /objects, with QOM's text.
- */
-int filter_object_add_qapi(struct opts *o, struct error *e)
-{
-	const char *id = opts_peek(o, "id");
-
-	if (id && id_wellformed(id) && filter_find(id))
-		return err_set(e, "attempt to add duplicate property '%s' to object "
-			       "(type 'container')", id);
-	return filter_object_add(o, e);
 }
 
 /**
@@ -450,4 +390,24 @@ int filter_qom_set(const char *path, const char *prop, const char *value, struct
 		return err_set(e, "qnet: property '%s' of '%s' can't be changed at run time",
 			       prop, f->id);
 	return err_set(e, "Property '%s.%s' not found", f->ops->type, prop);
+}
+
+bool filter_type_known(const char *type)
+{
+	return filter_type_find(type) != NULL;
+}
+
+int filter_dir_parse(const char *s, enum filter_dir *dir)
+{
+	return parse_dir(s, dir);
+}
+
+int filter_status_parse(const char *v, bool *on, struct error *e)
+{
+	struct filter tmp = { .on = true };
+
+	if (filter_parse_status(&tmp, v, e) < 0)
+		return -1;
+	*on = tmp.on;
+	return 0;
 }

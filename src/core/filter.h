@@ -8,7 +8,6 @@
 #include <sys/uio.h>
 
 #include "net.h"
-#include "../cli/opts.h"
 
 /*
  * QEMU's rules (reference section 4): a filter sits on a netdev and sees
@@ -24,10 +23,39 @@ enum filter_dir { FILTER_RX = 1, FILTER_TX = 2, FILTER_ALL = 3 };
 struct filter;
 
 /**
+ * struct filter_config - a parsed -object filter-* / object-add (cli/filter_opts.c parses the
+ * options, in QEMU's order and with its texts); the strings are only read during filter_create()
+ * @type:	qom-type ("filter-dump")
+ * @id:		id=
+ * @netdev:	netdev=
+ * @dir:	queue= (0: all)
+ * @position:	position= ("head", "tail", "id=ID"; NULL: tail)
+ * @insert_before: insert=before
+ * @off:	status=off
+ * @file, @maxlen: filter-dump (@maxlen 0: the default)
+ * @interval:	filter-buffer, microseconds
+ * @indev, @outdev, @vnet_hdr: filter-mirror / filter-redirector
+ */
+struct filter_config {
+	const char *type;
+	const char *id;
+	const char *netdev;
+	enum filter_dir dir;
+	const char *position;
+	bool insert_before;
+	bool off;
+	const char *file;
+	uint32_t maxlen;
+	uint32_t interval;
+	const char *indev, *outdev;
+	bool vnet_hdr;
+};
+
+/**
  * struct filter_ops - one filter type
  * @type:	QOM type name ("filter-dump")
  * @size:	bytes to allocate (struct filter first)
- * @setup:	read the type's own options from @o (mark them used); 0 or -1
+ * @setup:	take the type's own options from @cfg; 0 or -1
  * @receive:	see a frame going in direction @dir; 0 to pass it on, >0 consumed
  * @cleanup:	release resources (not the struct)
  * @props:	append ",prop=value..." for info network (after type=)
@@ -36,7 +64,7 @@ struct filter;
 struct filter_ops {
 	const char *type;
 	size_t size;
-	int (*setup)(struct filter *f, struct opts *o, struct error *e);
+	int (*setup)(struct filter *f, const struct filter_config *cfg, struct error *e);
 	ssize_t (*receive)(struct filter *f, struct net_client *sender, enum filter_dir dir,
 			   const struct iovec *iov, int iovcnt);
 	void (*cleanup)(struct filter *f);
@@ -87,11 +115,8 @@ struct filter {
 	/* --- end of contract addition --- */
 };
 
-struct opts;
-
-/* filter_object_add() - -object / object-add: options include qom-type (or the
- * implied first key) and id; QEMU's errors */
-int filter_object_add(struct opts *o, struct error *e);
+/* filter_create() - a filter from @cfg, attached to its netdev; QEMU's errors */
+int filter_create(const struct filter_config *cfg, struct error *e);
 /* filter_object_del() - object-del */
 int filter_object_del(const char *id, struct error *e);
 struct filter *filter_find(const char *id);
@@ -120,11 +145,14 @@ void filter_set_status(struct filter *f, bool on);
  * "/objects/ID"); QEMU's error texts
  */
 int filter_qom_set(const char *path, const char *prop, const char *value, struct error *e);
-/**
- * filter_object_add_qapi() - object_add / QMP object-add: as filter_object_add()
- * but with the QOM duplicate-id text QEMU gives on those paths
- */
-int filter_object_add_qapi(struct opts *o, struct error *e);
+/* filter_type_known() - @type is a filter type qnet has */
+bool filter_type_known(const char *type);
+/* filter_dir_parse() - "rx", "tx", "all"; 0 or -1 */
+int filter_dir_parse(const char *s, enum filter_dir *dir);
+/* filter_status_parse() - the status setter's check: "on"/"off" into *@on, QEMU's text */
+int filter_status_parse(const char *v, bool *on, struct error *e);
+/* filter_buffer_parse_interval() - filter-buffer's interval as QEMU's visitor reads it */
+int filter_buffer_parse_interval(const char *v, uint32_t *out, struct error *e);
 
 extern const struct filter_ops filter_dump_ops;
 extern const struct filter_ops filter_mirror_ops;

@@ -191,16 +191,14 @@ static int buffer_parse_interval(const char *v, uint32_t *out, struct error *e)
 	return 0;
 }
 
-/* buffer_setup() - interval (mandatory in QEMU 7.2's QAPI schema) */
-static int buffer_setup(struct filter *f, struct opts *o, struct error *e)
+/* buffer_setup() - interval (mandatory in QEMU 7.2's QAPI schema: cli/filter_opts.c checks it) */
+static int buffer_setup(struct filter *f, const struct filter_config *cfg, struct error *e)
 {
 	struct buffer_filter *b = to_buffer(f);
-	const char *v = opts_get(o, "interval");
 
 	loop_timer_init(&b->timer, buffer_timer_cb, b);
-	if (!v)
-		return err_set(e, "Parameter 'interval' is missing");
-	return buffer_parse_interval(v, &b->interval, e);
+	b->interval = cfg->interval;
+	return 0;
 }
 
 /*
@@ -286,3 +284,8 @@ const struct filter_ops filter_buffer_ops = {
 	.check = buffer_check,
 	.set_prop = buffer_set_prop,
 };
+
+int filter_buffer_parse_interval(const char *v, uint32_t *out, struct error *e)
+{
+	return buffer_parse_interval(v, out, e);
+}

@@ -251,41 +251,29 @@ static void redirector_event(void *opaque, bool up)
 
 /* ---- creation ----------------------------------------------------------------------- */
 
-/* mirror_parse_common() - vnet_hdr_support (bool) */
-static int mirror_parse_vnet(struct mirror_filter *m, struct opts *o, struct error *e)
+/* mirror_setup() - QAPI FilterMirrorProperties: outdev (mandatory), vnet_hdr_support */
+static int mirror_setup(struct filter *f, const struct filter_config *cfg, struct error *e)
 {
-	bool b;
-	int r = opts_get_bool(o, "vnet_hdr_support", &b, e);
+	struct mirror_filter *m = to_mirror(f);
 
-	if (r < 0)
-		return -1;
-	m->vnet_hdr = r > 0 && b;
+	if (!cfg->outdev)
+		return err_set(e, "Parameter 'outdev' is missing");
+	m->outdev = xstrdup(cfg->outdev);
+	m->vnet_hdr = cfg->vnet_hdr;
 	return 0;
 }
 
-/* mirror_setup() - QAPI FilterMirrorProperties: outdev (mandatory), vnet_hdr_support */
-static int mirror_setup(struct filter *f, struct opts *o, struct error *e)
-{
-	struct mirror_filter *m = to_mirror(f);
-	const char *out = opts_get(o, "outdev");
-
-	if (!out)
-		return err_set(e, "Parameter 'outdev' is missing");
-	m->outdev = xstrdup(out);
-	return mirror_parse_vnet(m, o, e);
-}
-
 /* redirector_setup() - QAPI FilterRedirectorProperties: indev, outdev, vnet_hdr_support */
-static int redirector_setup(struct filter *f, struct opts *o, struct error *e)
+static int redirector_setup(struct filter *f, const struct filter_config *cfg, struct error *e)
 {
 	struct mirror_filter *m = to_mirror(f);
-	const char *in = opts_get(o, "indev"), *out = opts_get(o, "outdev");
 
-	if (in)
-		m->indev = xstrdup(in);
-	if (out)
-		m->outdev = xstrdup(out);
-	return mirror_parse_vnet(m, o, e);
+	if (cfg->indev)
+		m->indev = xstrdup(cfg->indev);
+	if (cfg->outdev)
+		m->outdev = xstrdup(cfg->outdev);
+	m->vnet_hdr = cfg->vnet_hdr;
+	return 0;
 }
 
 /* mirror_complete() - QEMU's filter_mirror_setup() */

@@ -13,6 +13,7 @@
 #include "monitor.h"
 #include "qmp.h"
 #include "../cli/opts.h"
+#include "../cli/filter_opts.h"
 #include "../cli/netdev.h"
 #include "../core/chardev.h"
 #include "../core/filter.h"
@@ -384,7 +385,7 @@ static void cmd_object_add(const char *args, struct sbuf *out)
 		return;
 	}
 	if (opts_parse_keyval(&o, spec, "qom-type", &e) < 0 ||
-	    filter_object_add_qapi(&o, &e) < 0)
+	    filter_opts_add_qapi(&o, &e) < 0)
 		sbuf_printf(out, "Error: %s\n", e.msg);
 	opts_free(&o);
 }

@@ -16,6 +16,7 @@
 #include "monitor.h"
 #include "../cli/netdev.h"
 #include "../cli/opts.h"
+#include "../cli/filter_opts.h"
 #include "../core/sockspec.h"
 #include "../core/filter.h"
 #include "../core/hub.h"
@@ -333,7 +334,7 @@ static void cmd_object_add(struct qmp_req *r)
 	struct opts o = { 0 };
 	struct error e = { 0 };
 
-	if (args_to_opts(r->args, &o, &e) < 0 || filter_object_add_qapi(&o, &e) < 0)
+	if (args_to_opts(r->args, &o, &e) < 0 || filter_opts_add_qapi(&o, &e) < 0)
 		req_error(r, "GenericError", "%s", e.msg);
 	opts_free(&o);
 }

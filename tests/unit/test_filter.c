@@ -13,6 +13,8 @@
 
 #include "test.h"
 #include "cli/opts.h"
+#include "cli/chardev_opts.h"
+#include "cli/filter_opts.h"
 #include "core/filter.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -51,7 +53,7 @@ static int add(const char *spec, struct error *e)
 	memset(e, 0, sizeof(*e));
 	if (opts_parse(&o, spec, "qom-type", e) < 0)
 		return -1;
-	r = filter_object_add(&o, e);
+	r = filter_opts_add(&o, e);
 	opts_free(&o);
 	return r;
 }

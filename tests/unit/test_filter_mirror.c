@@ -12,6 +12,8 @@
 
 #include "test.h"
 #include "cli/opts.h"
+#include "cli/chardev_opts.h"
+#include "cli/filter_opts.h"
 #include "core/chardev.h"
 #include "core/filter.h"
 #include "core/loop.h"
@@ -65,7 +67,7 @@ static int run(int (*fn)(struct opts *, struct error *), const char *spec, const
 
 static int add(const char *spec, struct error *e)
 {
-	return run(filter_object_add, spec, "qom-type", e);
+	return run(filter_opts_add, spec, "qom-type", e);
 }
 
 static int chardev(const char *fmt, struct error *e)
@@ -73,7 +75,7 @@ static int chardev(const char *fmt, struct error *e)
 	char spec[256];
 
 	snprintf(spec, sizeof(spec), fmt, tmpdir);
-	return run(chardev_create, spec, "backend", e);
+	return run(chardev_opts_create, spec, "backend", e);
 }
 
 static void reset(void)
