@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../core/loop.h"
+#include "env.h"
 #include "../core/util.h"
 
 struct user_stack;
@@ -57,8 +57,8 @@ struct tcp_state {
 	struct tcp_conn *free;
 	struct tcp_conn **hash;
 	struct tcp_conn *timed, *firing, *acks, *blocked;
-	struct loop_timer timer;
-	struct loop_defer defer;
+	struct stack_timer timer;
+	struct stack_defer defer;
 	uint8_t *batch;
 	size_t slot;
 	size_t seg_max;
