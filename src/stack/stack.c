@@ -57,7 +57,8 @@ void stack_fd_del(struct stack_fd *h)
 {
 	if (!h || h->fd < 0)
 		return;
-	h->s->env.fd_del(h->s->opaque, h);
+	if (h->s)	/* a zeroed handle that was never added has no stack */
+		h->s->env.fd_del(h->s->opaque, h);
 	h->fd = -1;
 }
 
