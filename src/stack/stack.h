@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* stack.h - the user-mode network stack (-netdev user): one instance per netdev */
+/* stack.h - the user-mode network stack, a library: one instance per -netdev user (or per embedder) */
 #ifndef QNET_STACK_H
 #define QNET_STACK_H
 
@@ -7,9 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/uio.h>
-
 #include <sys/epoll.h>
+#include <sys/uio.h>
 
 #include "../core/util.h"
 #include "env.h"
