@@ -491,6 +491,87 @@ static void test_two_instances(void)
 	sink_free(b);
 }
 
+/* ---- the glue: a `user` netdev on qnet's loop, its net client and events ---- */
+
+struct rec_guest {
+	struct net_client nc;
+	int n;
+	uint8_t last[2048];
+	size_t last_len;
+};
+
+static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+{
+	struct rec_guest *g = (struct rec_guest *)(void *)nc;
+
+	g->last_len = net_iov_copy(g->last, sizeof(g->last), iov, iovcnt);
+	g->n++;
+	return (ssize_t)net_iov_size(iov, iovcnt);
+}
+
+static const struct net_client_ops rec_ops = {
+	.driver = NET_DRIVER_STREAM,
+	.size = sizeof(struct rec_guest),
+	.receive = rec_receive,
+};
+
+static char hook_seen[512];
+
+static void hook(void *opaque, const char *name, const struct event_field *f, int n)
+{
+	size_t o = (size_t)snprintf(hook_seen, sizeof(hook_seen), "%s:", name);
+
+	for (int i = 0; i < n && o < sizeof(hook_seen); i++)
+		if (f[i].type == EVENT_STR)
+			o += (size_t)snprintf(hook_seen + o, sizeof(hook_seen) - o, "%s=%s;", f[i].key,
+					      f[i].s);
+}
+
+static void test_glue(void)
+{
+	struct error e = { 0 };
+	struct net_client *nc = user_new("user,id=g0", &e);
+	struct user_stack *s = user_of(nc);
+	struct rec_guest *g;
+	uint8_t frame[600], msg[300];
+	struct in_addr any = { 0 }, bc = { .s_addr = INADDR_BROADCAST };
+	struct sbuf info = { 0 };
+	event_hook_fn *old;
+	size_t n;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	g = (struct rec_guest *)(void *)net_client_new(&rec_ops, nc, "guest", "g0guest");
+	old = event_hook_set(hook, NULL);
+	/* a DISCOVER through the core reaches the stack; the OFFER comes back through net_send */
+	n = eth_ip_udp(frame, guest_mac, any, bc, 68, 67, msg, dhcp_msg(msg, guest_mac, 1, any));
+	net_send_buf(&g->nc, frame, n, NULL);
+	CHECK(g->n == 1 && g->last_len >= 300 && !memcmp(g->last + 6, s->gw_mac, 6));
+	n = eth_ip_udp(frame, guest_mac, any, bc, 68, 67, msg,
+		       dhcp_msg(msg, guest_mac, 3, (struct in_addr){ inet_addr("10.0.2.15") }));
+	net_send_buf(&g->nc, frame, n, NULL);
+	CHECK(g->n == 2);
+	/* the stack's event, with the netdev id the glue adds, through the core's hook */
+	CHECK_STR(hook_seen,
+		  "DHCP_LEASE:netdev-id=g0;ip=10.0.2.15;mac=52:54:00:12:34:56;event=bound;");
+	/* link changes are raised by the core through the same hook */
+	net_set_link_down(nc, true);
+	CHECK_STR(hook_seen, "NETDEV_LINK_CHANGED:netdev-id=g0;");
+	net_set_link_down(nc, false);
+	/* info usernet: the glue's "Hub" line, then the stack's table */
+	user_info_usernet(s, &info);
+	CHECK(!strncmp(sbuf_str(&info), "Hub -1 (g0):\n  Protocol[State]", 30));
+	sbuf_free(&info);
+	/* the announce goes out through the glue too */
+	stack_announce(s);
+	CHECK(g->n == 3 && g->last_len == 60 && g->last[12] == 0x80 && g->last[13] == 0x35);
+	event_hook_set(old, NULL);
+	net_client_free(&g->nc);
+	net_client_free(nc);
+	CHECK(user_first() == NULL);
+}
+
 int main(void)
 {
 	loop_init();
@@ -501,6 +582,7 @@ int main(void)
 	RUN(test_fragments);
 	RUN(test_fake_clock);
 	RUN(test_two_instances);
+	RUN(test_glue);
 	net_cleanup_all();
 	loop_fini();
 	TEST_DONE();
