@@ -192,7 +192,13 @@ struct tcp_seg {
 };
 
 /* sink for bytes discarded by reading (AF_UNIX) or skipped by peeking (no SO_PEEK_OFF) */
-static uint8_t tcp_discard[TCP_DISCARD_MAX];
+/* tcp_discard_buf() - this stack's sink for bytes read only to skip them (allocated on first use) */
+static uint8_t *tcp_discard_buf(struct tcp_state *t)
+{
+	if (!t->discard)
+		t->discard = xmalloc(TCP_DISCARD_MAX);
+	return t->discard;
+}
 
 static void tcp_sock_send(struct tcp_conn *c);
 static void tcp_sock_event(struct stack_fd *h, uint32_t events);
@@ -766,7 +772,7 @@ static ssize_t tcp_peek(struct tcp_conn *c, int n, size_t seg, size_t want)
 
 	if (c->flags & TCP_F_NO_PEEKOFF) {
 		skip = c->snd_nxt - c->snd_una;
-		iov[k].iov_base = tcp_discard;
+		iov[k].iov_base = tcp_discard_buf(t);
 		iov[k++].iov_len = skip;
 	}
 	for (int i = 0; i < n && want; i++) {
@@ -1071,7 +1077,7 @@ static void tcp_discard_acked(struct tcp_conn *c, uint32_t n)
 		ssize_t r;
 
 		if (c->flags & TCP_F_UNIX)
-			r = recv(c->fd, tcp_discard, MIN((size_t)n, sizeof(tcp_discard)),
+			r = recv(c->fd, tcp_discard_buf(&c->s->tcp), MIN((size_t)n, TCP_DISCARD_MAX),
 				 MSG_DONTWAIT);
 		else
 			r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
@@ -1772,5 +1778,6 @@ void tcp_fini(struct user_stack *s)
 	free(t->hash);
 	free(t->batch);
 	free(t->stage);
+	free(t->discard);
 	memset(t, 0, sizeof(*t));
 }
