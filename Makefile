@@ -69,7 +69,7 @@ $(B)/fz/%.o: %.c $(HDRS)
 $(B)/fz/libqnet.a: $(FOBJS)
 	rm -f $@; ar rcs $@ $^
 
-$(B)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(B)/fz/libqnet.a
+$(B)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h tests/unit/sink.h) $(B)/fz/libqnet.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FZFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(B)/fz/libqnet.a $(LDLIBS)
 

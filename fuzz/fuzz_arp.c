@@ -78,9 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f[28] = 10; f[29] = 0; f[30] = 2;
 			f[38] = 10; f[39] = 0; f[40] = 2;
 		}
-		net_send_buf(&fu_g->nc, f, len, NULL);
+		fu_input(f, len);
 		if (c & 0x20)
-			loop_run_once(0);
+			fu_poll();
 	}
 	fu_reset();
 	return 0;

@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
-/* fuzz_frame.c - libFuzzer target: whole Ethernet frames into a real user netdev's receive op */
+/* fuzz_frame.c - libFuzzer target: whole Ethernet frames into the user stack's input (stack_input) */
 #include "fuzz_user.h"
 
 /*
  * Input: a sequence of records [ctl][len hi][len lo][len bytes: an Ethernet frame], at most 32.
- * Every frame goes through net_send() from the guest client, i.e. the stack's receive op (ARP,
+ * Every frame goes through stack_input(), the library's entry for guest frames (ARP,
  * IPv4 and anything else). For IPv4 frames the destination is rewritten to a safe address (see
  * fuzz_user.h), chosen by ctl bits 0-1; ctl bits:
  *   0x04  recompute the IPv4 header checksum     0x08  recompute the L4 checksum
  *   0x10  deliver as two iovecs split at byte ctl>>5 (the stack's copying path)
- *   0x20  run the event loop once afterwards (replies from the host's loopback, timers)
+ *   0x20  poll the host once afterwards (replies from the host's loopback, due timers)
  * Output frames are checked by fuzz_user.h. After each input the TCP flows are torn down.
  */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t buf[2 + NET_BUFSIZE] __attribute__((aligned(8)));
+static uint8_t buf[2 + STACK_RX_MAX] __attribute__((aligned(8)));
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		off += 3;
 		len = MIN(len, size - off);
-		len = MIN(len, (size_t)NET_BUFSIZE);
+		len = MIN(len, (size_t)STACK_RX_MAX);
 		memcpy(f, data + off, len);
 		off += len;
 		if (len >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00)
@@ -39,12 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t cut = MIN((size_t)(ctl >> 5) * 5, len);
 			struct iovec iov[2] = { { f, cut }, { f + cut, len - cut } };
 
-			net_send(&fu_g->nc, iov, 2, NULL);
+			stack_input(fu_s, iov, 2, NULL);
 		} else {
-			net_send_buf(&fu_g->nc, f, len, NULL);
+			fu_input(f, len);
 		}
 		if (ctl & 0x20)
-			loop_run_once(0);
+			fu_poll();
 	}
 	fu_reset();
 	return 0;

@@ -8,11 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "../tests/unit/sink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,46 +22,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * its ICMP checksum fixed up, so that the echo paths are reached.
  */
 
-struct sink {
-	struct net_client nc;
-	uint64_t frames;
-};
+static uint64_t frames;
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+/* guest_frame() - the test host's hook: every frame the stack sends to the guest */
+static void guest_frame(struct sink *k, const uint8_t *f, size_t len)
 {
-	struct sink *k = (struct sink *)(void *)nc;
-	size_t len = net_iov_size(iov, iovcnt);
-
 	if (len < 14 || len > STACK_FRAME_MAX)
 		abort();
-	k->frames++;
-	return (ssize_t)len;
+	frames++;
 }
 
-static const struct net_client_ops sink_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct sink),
-	.receive = sink_receive,
-};
-
 static struct user_stack *stack;
-static struct sink *guest;
+static struct sink *guest;	/* the stack's test host (tests/unit/sink.h) */
 static uint8_t frame[2 + 14 + 65535] __attribute__((aligned(8)));
 
 static void fuzz_setup(void)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
 
-	loop_init();
-	if (opts_parse(&o, "resolv-conf=/nonexistent", NULL, &e) < 0 ||
-	    netdev_user.init(&o, "fz", NULL, &e) < 0) {
+	guest = sink_new("fz", "resolv-conf=/nonexistent", &e);
+	if (!guest) {
 		fprintf(stderr, "fuzz_icmp: %s\n", e.msg);
 		abort();
 	}
-	opts_free(&o);
-	stack = (struct user_stack *)(void *)net_find("fz");
-	guest = (struct sink *)(void *)net_client_new(&sink_ops, &stack->nc, "sink", "guest");
+	guest->on_frame = guest_frame;
+	stack = guest->s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,9 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c = csum_fold(csum_partial(f + 34, n, 0));
 		memcpy(f + 36, &c, 2);
 	}
-	net_send_buf(&guest->nc, f, 34 + n, NULL);
-	loop_run_once(0);
+	sink_input(guest, f, 34 + n);
+	sink_poll(guest, 0);
 	if (++runs % 64 == 0)
-		icmp_age(stack, ICMP_EXPIRE_MS);
+		sink_advance(guest, ICMP_EXPIRE_MS);	/* flows expire on the fake clock */
 	return 0;
 }

@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		ip4_input(fu_s, pkt, hl + flen, mac);
 		if (ctl & 0x40)
-			loop_run_once(0);
+			fu_poll();
 	}
 	fu_reset();
 	return 0;

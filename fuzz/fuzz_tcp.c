@@ -7,12 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
-#include "core/net.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "../tests/unit/sink.h"
 
 /*
  * Input: a sequence of records [ctl][len][len bytes of TCP header + payload]. The IP header
@@ -21,35 +18,26 @@
  *   0x01  fix the checksum (otherwise the segment goes in as is, usually dropped)
  *   0x02  set the destination port to a local listener (so connects succeed)
  *   0x04  set the ACK field to the last sequence the stack sent + its length + ack's low byte
- *   0x08  run the loop once first (connects complete, timers, deferred ACKs)
+ *   0x08  poll the host once first (connects complete, deferred ACKs; the clock stays)
  *   0x10  accept on the listener and write 300 bytes on the newest accepted socket
  *   0x20  close the newest accepted socket (EOF towards the guest) or reset it (with 0x40)
  *   0x80  make the path to the guest busy / not busy (toggle)
  * After the input, every connection is torn down (tcp_fini + tcp_init).
  */
 
-struct fz_guest {
-	struct net_client nc;
-	bool busy;
-};
-
 static struct user_stack *fz_s;
-static struct fz_guest *fz_g;
+static struct sink *fz_k;	/* the stack's test host (tests/unit/sink.h) */
 static int fz_lfd = -1;
 static uint16_t fz_port;
 static uint32_t fz_last_seq;
 static int fz_acc[64];
 static int fz_nacc;
 
-static ssize_t fz_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+/* fz_receive() - the sink's hook: remember the last sequence the stack sent */
+static void fz_receive(struct sink *k, const uint8_t *f, size_t n)
 {
-	struct fz_guest *g = (struct fz_guest *)(void *)nc;
-	uint8_t f[128];
-	size_t n, tot;
+	size_t tot;
 
-	if (g->busy)
-		return 0;
-	n = net_iov_copy(f, sizeof(f), iov, iovcnt);
 	if (n >= 14 + 20 + 20 && f[12] == 8 && f[13] == 0 && f[14 + 9] == IPPROTO_TCP) {
 		const uint8_t *th = f + 14 + (f[14] & 15) * 4;
 
@@ -63,30 +51,21 @@ static ssize_t fz_receive(struct net_client *nc, const struct iovec *iov, int io
 			fz_last_seq += !!(th[13] & 0x03);	/* SYN or FIN */
 		}
 	}
-	return (ssize_t)net_iov_size(iov, iovcnt);
 }
-
-static const struct net_client_ops fz_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct fz_guest),
-	.receive = fz_receive,
-};
 
 static void fz_setup(void)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t l = sizeof(a);
 	uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 	struct in_addr ga;
 
-	loop_init();
-	fz_g = (struct fz_guest *)(void *)net_client_new(&fz_ops, NULL, "guest", "fzg");
-	if (opts_parse(&o, "user,id=fz", "type", &e) < 0 || netdev_user.init(&o, "fz", &fz_g->nc, &e) < 0)
+	fz_k = sink_new("fz", "", &e);
+	if (!fz_k)
 		abort();
-	opts_free(&o);
-	fz_s = (struct user_stack *)(void *)net_find("fz");
+	fz_k->on_frame = fz_receive;
+	fz_s = fz_k->s;
 	inet_aton("10.0.2.15", &ga);
 	arp_learn(fz_s, ga, mac);
 	fz_lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -120,9 +99,10 @@ static void fz_host_actions(uint8_t ctl)
 		close(fz_acc[--fz_nacc]);
 	}
 	if (ctl & 0x80) {
-		fz_g->busy = !fz_g->busy;
-		if (!fz_g->busy)
-			net_flush_queued(&fz_g->nc);
+		if (fz_k->blocked)
+			sink_unblock(fz_k);
+		else
+			fz_k->blocked = true;
 	}
 }
 
@@ -178,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!fz_s)
 		fz_setup();
-	fz_g->busy = false;
+	fz_k->blocked = false;
 	fz_s->guest_busy = false;
 	fz_last_seq = 0;
 	for (int n = 0; off + 2 <= size && n < 64; n++) {
@@ -186,17 +166,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t l = MIN((size_t)len, size - off - 2);
 
 		if (ctl & 0x08)
-			loop_run_once(0);
+			sink_poll(fz_k, 0);
 		fz_host_actions(ctl);
 		fz_segment(ctl, data + off + 2, l);
 		off += 2 + l;
 	}
-	loop_run_once(0);
+	sink_poll(fz_k, 0);
 	/* tear everything down for the next input */
 	while (fz_nacc)
 		close(fz_acc[--fz_nacc]);
-	fz_g->busy = false;
-	net_purge_from(&fz_g->nc, &fz_s->nc);
+	fz_k->blocked = false;
+	fz_k->nq = 0;
+	fz_k->n = 0;
 	fz_s->guest_busy = false;
 	tcp_fini(fz_s);
 	tcp_init(fz_s);

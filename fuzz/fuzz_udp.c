@@ -9,11 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "../tests/unit/sink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,30 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * resolver file naming 127.0.0.1, broadcast): nothing leaves the machine.
  */
 
-struct sink {
-	struct net_client nc;
-	uint64_t frames;
-};
+static uint64_t frames;
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+/* guest_frame() - the test host's hook: every frame the stack sends to the guest */
+static void guest_frame(struct sink *k, const uint8_t *f, size_t len)
 {
-	struct sink *k = (struct sink *)(void *)nc;
-	size_t len = net_iov_size(iov, iovcnt);
-
 	if (len < 14 || len > STACK_FRAME_MAX)
 		abort();
-	k->frames++;
-	return (ssize_t)len;
+	frames++;
 }
 
-static const struct net_client_ops sink_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct sink),
-	.receive = sink_receive,
-};
-
 static struct user_stack *stack;
-static struct sink *guest;
+static struct sink *guest;	/* the stack's test host (tests/unit/sink.h) */
 static uint8_t frame[2 + 14 + 65535] __attribute__((aligned(8)));
 
 static char path[64];
@@ -59,7 +45,6 @@ static void fuzz_cleanup(void)
 
 static void fuzz_setup(void)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
 	char spec[128];
 	FILE *f;
@@ -71,15 +56,14 @@ static void fuzz_setup(void)
 	fputs("nameserver 127.0.0.1\n", f);
 	fclose(f);
 	atexit(fuzz_cleanup);
-	loop_init();
 	snprintf(spec, sizeof(spec), "resolv-conf=%s,hostfwd=udp:127.0.0.1:0-:7777", path);
-	if (opts_parse(&o, spec, NULL, &e) < 0 || netdev_user.init(&o, "fz", NULL, &e) < 0) {
+	guest = sink_new("fz", spec, &e);
+	if (!guest) {
 		fprintf(stderr, "fuzz_udp: %s\n", e.msg);
 		abort();
 	}
-	opts_free(&o);
-	stack = (struct user_stack *)(void *)net_find("fz");
-	guest = (struct sink *)(void *)net_client_new(&sink_ops, &stack->nc, "sink", "guest");
+	guest->on_frame = guest_frame;
+	stack = guest->s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -107,10 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ip.check = csum_ip4_header(&ip, 20);
 	memcpy(f + 14, &ip, 20);
 	memcpy(f + 34, data + 1, size - 1);
-	net_send_buf(&guest->nc, f, 34 + size - 1, NULL);
+	sink_input(guest, f, 34 + size - 1);
 	/* replies and errors from the host side */
-	loop_run_once(0);
+	sink_poll(guest, 0);
 	if (++runs % 256 == 0)
-		udp_age(stack, UDP_EXPIRE_MS);
+		sink_advance(guest, UDP_EXPIRE_MS);	/* flows expire on the fake clock */
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_user.h - shared set-up of the user-stack fuzzers: a real user netdev and a checking guest */
+/* fuzz_user.h - shared set-up of the user-stack fuzzers: a stack on a test host and a checking guest */
 #ifndef QNET_FUZZ_USER_H
 #define QNET_FUZZ_USER_H
 
@@ -11,18 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
-#include "core/net.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "../tests/unit/sink.h"
 
 /*
- * Each fuzzer that includes this builds one user stack ("fz") whose peer is
- * a guest-side sink ("fzg"). Frames from the "guest" go in through the sink
- * (net_send: the stack's real receive op) or straight into the input
- * functions. Every frame the stack sends back is checked (length bounds, a
+ * Each fuzzer that includes this builds one user stack ("fz") through the
+ * library API on the unit tests' host (tests/unit/sink.h: fake clock, its
+ * own epoll). Frames from the "guest" go in through stack_input() (fu_input)
+ * or straight into the input functions. Every frame the stack sends back is checked (length bounds, a
  * valid IPv4 header checksum, tot_len inside the frame, L4 checksums of
  * unfragmented UDP/TCP/ICMP): a violation aborts, so the fuzzer finds wrong
  * output, not only crashes. fu_check_hook, when set, checks more.
@@ -33,12 +30,12 @@
  */
 
 struct fu_guest {
-	struct net_client nc;
 	uint64_t frames;
 };
 
 static struct user_stack *fu_s;
-static struct fu_guest *fu_g;
+static struct fu_guest fu_guest, *fu_g = &fu_guest;
+static struct sink *fu_k;
 static char fu_resolv[64];
 static void (*fu_check_hook)(const uint8_t *f, size_t len);
 static uint8_t fu_out[STACK_FRAME_MAX] __attribute__((aligned(8)));
@@ -76,13 +73,14 @@ static int fu_l4_ok(const uint8_t *ip, size_t hl, size_t tot)
 	return 1;
 }
 
-static ssize_t fu_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+/* fu_receive() - the sink's hook: every frame the stack sends to the guest */
+static void fu_receive(struct sink *k, const uint8_t *frame, size_t len)
 {
-	struct fu_guest *g = (struct fu_guest *)(void *)nc;
-	size_t len = net_iov_copy(fu_out, sizeof(fu_out), iov, iovcnt);
+	struct fu_guest *g = fu_g;
 
-	if (len != net_iov_size(iov, iovcnt) || len < 60 || len > STACK_FRAME_MAX)
+	if (len < 60 || len > STACK_FRAME_MAX)
 		fu_fail("length");
+	memcpy(fu_out, frame, len);
 	if (memcmp(fu_out + 6, fu_s->gw_mac, 6))
 		fu_fail("source MAC is not the gateway's");
 	if (fu_out[12] == 0x08 && fu_out[13] == 0x00) {
@@ -107,24 +105,16 @@ static ssize_t fu_receive(struct net_client *nc, const struct iovec *iov, int io
 	if (fu_check_hook)
 		fu_check_hook(fu_out, len);
 	g->frames++;
-	return (ssize_t)len;
 }
-
-static const struct net_client_ops fu_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct fu_guest),
-	.receive = fu_receive,
-};
 
 static void fu_cleanup(void)
 {
 	unlink(fu_resolv);
 }
 
-/* fu_setup() - the stack with "user,id=fz,resolv-conf=FILE" + @extra (may be "") */
+/* fu_setup() - the stack with "resolv-conf=FILE" + @extra (may be "") */
 static void fu_setup(const char *extra)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
 	char spec[256];
 	uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
@@ -138,17 +128,28 @@ static void fu_setup(const char *extra)
 	fputs("nameserver 127.0.0.1\n", f);
 	fclose(f);
 	atexit(fu_cleanup);
-	loop_init();
-	fu_g = (struct fu_guest *)(void *)net_client_new(&fu_ops, NULL, "guest", "fzg");
 	snprintf(spec, sizeof(spec), "resolv-conf=%s%s%s", fu_resolv, *extra ? "," : "", extra);
-	if (opts_parse(&o, spec, NULL, &e) < 0 || netdev_user.init(&o, "fz", &fu_g->nc, &e) < 0) {
+	fu_k = sink_new("fz", spec, &e);
+	if (!fu_k) {
 		fprintf(stderr, "fuzz: %s\n", e.msg);
 		abort();
 	}
-	opts_free(&o);
-	fu_s = (struct user_stack *)(void *)net_find("fz");
+	fu_k->on_frame = fu_receive;
+	fu_s = fu_k->s;
 	inet_aton("10.0.2.15", &ga);
 	arp_learn(fu_s, ga, mac);
+}
+
+/* fu_input() - one frame from the guest into the stack */
+static void fu_input(const uint8_t *f, size_t len)
+{
+	sink_input(fu_k, f, len);
+}
+
+/* fu_poll() - socket events that are ready, deferred work, due timers */
+static void fu_poll(void)
+{
+	sink_poll(fu_k, 0);
 }
 
 /* fu_safe_dst() - a destination that stays on this machine, picked by @sel */
@@ -199,17 +200,16 @@ static void fu_reset(void)
 {
 	static unsigned runs;
 
-	loop_run_once(0);
-	net_purge_from(&fu_g->nc, &fu_s->nc);
+	fu_poll();
+	fu_k->nq = 0;
+	fu_k->n = 0;
 	fu_s->guest_busy = false;
 	if (tcp_count(fu_s)) {	/* (tcp_init allocates the whole table: only when needed) */
 		tcp_fini(fu_s);
 		tcp_init(fu_s);
 	}
-	if (++runs % 64 == 0) {
-		udp_age(fu_s, UDP_EXPIRE_MS);
-		icmp_age(fu_s, ICMP_EXPIRE_MS);
-	}
+	if (++runs % 64 == 0)	/* flows expire: the fake clock moves past their lifetime */
+		sink_advance(fu_k, MAX(UDP_EXPIRE_MS, ICMP_EXPIRE_MS));
 }
 
 #endif /* QNET_FUZZ_USER_H */

@@ -25,6 +25,9 @@ enum hub_mode { HUB_FLOOD, HUB_SWITCH };
 
 struct hub;
 
+/* seconds a learned MAC stays in a switch-mode hub's table unless ageing= says otherwise */
+#define HUB_AGEING_DEFAULT 300
+
 /* hub_find() - hub @id, or NULL */
 struct hub *hub_find(int id);
 /* hub_get() - hub @id, created (flood mode) on first use */

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "filter.h"
 #include "hub.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
-#include "../monitor/events.h"
 
 const char *const net_driver_str[NET_DRIVER__MAX] = {
 	[NET_DRIVER_NONE] = "none",
@@ -454,7 +454,10 @@ void net_set_link_down(struct net_client *nc, bool down)
 	nc->link_down = down;
 	if (nc->ops->link_status_changed)
 		nc->ops->link_status_changed(nc);
-	event_link_changed(nc->name, !down);	/* QMP NETDEV_LINK_CHANGED */
+	struct event_field f[] = { EVENT_FIELD_STR("netdev-id", nc->name),
+				   EVENT_FIELD_BOOL("up", !down) };
+
+	event_raise("NETDEV_LINK_CHANGED", f, 2);	/* qnet's QMP event */
 }
 
 void net_set_link(struct net_client *nc, bool up)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// events.c - QMP event payloads: stream connections, link changes, DHCP leases
+// events.c - QMP event payloads: stream connections, and every event of core/event.h
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -50,27 +50,26 @@ void event_stream_disconnected(const char *netdev_id)
 	qmp_event("NETDEV_STREAM_DISCONNECTED", d);
 }
 
-void event_link_changed(const char *netdev_id, bool up)
+/* events_qmp_hook() - an event raised through core/event.h, sent as a QMP event */
+void events_qmp_hook(void *opaque, const char *name, const struct event_field *f, int n)
 {
 	struct json_object *d = json_object_new_object();
 
-	json_object_object_add(d, "netdev-id", json_object_new_string(netdev_id));
-	json_object_object_add(d, "up", json_object_new_boolean(up));
-	qmp_event("NETDEV_LINK_CHANGED", d);
-}
+	for (int i = 0; i < n; i++) {
+		struct json_object *v;
 
-void event_dhcp_lease(const char *netdev_id, struct in_addr ip, const uint8_t *mac,
-		      const char *event)
-{
-	struct json_object *d = json_object_new_object();
-	char ipbuf[INET_ADDRSTRLEN], m[18];
-
-	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
-	json_object_object_add(d, "netdev-id", json_object_new_string(netdev_id));
-	json_object_object_add(d, "ip", json_object_new_string(
-		inet_ntop(AF_INET, &ip, ipbuf, sizeof(ipbuf)) ? ipbuf : ""));
-	json_object_object_add(d, "mac", json_object_new_string(m));
-	json_object_object_add(d, "event", json_object_new_string(event));
-	qmp_event("DHCP_LEASE", d);
+		switch (f[i].type) {
+		case EVENT_STR:
+			v = json_object_new_string(f[i].s ? f[i].s : "");
+			break;
+		case EVENT_BOOL:
+			v = json_object_new_boolean(f[i].b);
+			break;
+		default:
+			v = json_object_new_int64(f[i].i);
+			break;
+		}
+		json_object_object_add(d, f[i].key, v);
+	}
+	qmp_event(name, d);
 }

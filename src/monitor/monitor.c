@@ -21,7 +21,7 @@
 #include "../core/loop.h"
 #include "../core/net.h"
 #include "../core/sockspec.h"
-#include "../stack/stack.h"
+#include "../backends/user.h"
 
 /*
  * DOC: Theory of operation
@@ -284,8 +284,8 @@ static void cmd_info_version(const char *args, struct sbuf *out)
 
 static void cmd_info_usernet(const char *args, struct sbuf *out)
 {
-	for (struct user_stack *s = stack_first(); s; s = stack_next(s))
-		stack_info_usernet(s, out);
+	for (struct user_stack *s = user_first(); s; s = user_next(s))
+		user_info_usernet(s, out);
 }
 
 /*
@@ -306,9 +306,9 @@ static struct user_stack *mon_user_args(const char *args, char *rule, size_t siz
 	}
 	if (n == 1) {
 		snprintf(rule, size, "%s", a);
-		if (!stack_first())
+		if (!user_first())
 			sbuf_printf(out, "user mode network stack not in use\n");
-		return stack_first();
+		return user_first();
 	}
 	snprintf(rule, size, "%s", b);
 	nc = net_find(a);
@@ -320,7 +320,7 @@ static struct user_stack *mon_user_args(const char *args, char *rule, size_t siz
 		sbuf_printf(out, "invalid device specified\n");
 		return NULL;
 	}
-	return (struct user_stack *)(void *)nc;
+	return user_of(nc);
 }
 
 static void cmd_hostfwd_add(const char *args, struct sbuf *out)

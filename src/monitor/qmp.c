@@ -14,6 +14,7 @@
 #include "qmp.h"
 #include "qmp_internal.h"
 #include "monitor.h"
+#include "../backends/user.h"
 #include "../cli/netdev.h"
 #include "../cli/opts.h"
 #include "../cli/filter_opts.h"
@@ -389,9 +390,9 @@ static struct user_stack *req_stack(struct qmp_req *r)
 	struct net_client *nc;
 
 	if (!id) {
-		if (!stack_first())
+		if (!user_first())
 			req_error(r, "GenericError", "user mode network stack not in use");
-		return stack_first();
+		return user_first();
 	}
 	nc = net_find(id);
 	if (!nc) {
@@ -402,7 +403,7 @@ static struct user_stack *req_stack(struct qmp_req *r)
 		req_error(r, "GenericError", "Device '%s' is not a user netdev", id);
 		return NULL;
 	}
-	return (struct user_stack *)(void *)nc;
+	return user_of(nc);
 }
 
 static void add_str(struct json_object *o, const char *k, const char *v)
@@ -422,7 +423,7 @@ static void hostfwd_list(struct user_stack *s, struct json_object *arr)
 	for (struct hostfwd *h = s->fwd.hostfwd; h; h = h->next) {
 		struct json_object *o = json_object_new_object();
 
-		add_str(o, "netdev", s->nc.name);
+		add_str(o, "netdev", stack_name(s));
 		add_str(o, "proto", h->udp ? "udp" : "tcp");
 		if (h->unix_path) {
 			add_str(o, "host-path", h->unix_path);
@@ -451,7 +452,7 @@ static void query_stacks(struct qmp_req *r, void (*list)(struct user_stack *, st
 		return;
 	}
 	r->ret = json_object_new_array();
-	for (s = stack_first(); s; s = stack_next(s))
+	for (s = user_first(); s; s = user_next(s))
 		list(s, r->ret);
 }
 
@@ -500,7 +501,7 @@ static void leases_list(struct user_stack *s, struct json_object *arr)
 
 		snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 			 mac[3], mac[4], mac[5]);
-		add_str(o, "netdev", s->nc.name);
+		add_str(o, "netdev", stack_name(s));
 		add_addr(o, "ip", ip);
 		add_str(o, "mac", m);
 		json_object_object_add(o, "expires", json_object_new_int64((int64_t)(left / 1000)));
@@ -572,25 +573,12 @@ static bool iface_listed(const char *list, const char *name)
 	return false;
 }
 
-/* announce_round() - one 60-byte RARP (reference 5.5) from each user netdev towards its peer */
+/* announce_round() - one RARP (stack_announce()) from each user netdev towards its peer */
 static void announce_round(struct announcer *a)
 {
-	for (struct user_stack *s = stack_first(); s; s = stack_next(s)) {
-		uint8_t f[60] = { 0 };
-
-		if (a->ifaces && !iface_listed(a->ifaces, s->nc.name))
-			continue;
-		memset(f, 0xff, 6);
-		memcpy(f + 6, s->gw_mac, 6);
-		f[12] = 0x80, f[13] = 0x35;		/* RARP */
-		f[14] = 0, f[15] = 1;			/* Ethernet */
-		f[16] = 0x08, f[17] = 0x00;		/* IPv4 */
-		f[18] = 6, f[19] = 4;
-		f[20] = 0, f[21] = 3;			/* reverse request */
-		memcpy(f + 22, s->gw_mac, 6);		/* sha, spa 0 */
-		memcpy(f + 32, s->gw_mac, 6);		/* tha, tpa 0 */
-		net_send_buf(&s->nc, f, sizeof(f), NULL);
-	}
+	for (struct user_stack *s = user_first(); s; s = user_next(s))
+		if (!a->ifaces || iface_listed(a->ifaces, stack_name(s)))
+			stack_announce(s);
 	a->left--;
 }
 

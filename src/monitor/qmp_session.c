@@ -10,6 +10,7 @@
 
 #include "qmp.h"
 #include "qmp_internal.h"
+#include "events.h"
 #include "../core/sockspec.h"
 #include "../core/log.h"
 #include "../core/loop.h"
@@ -368,6 +369,7 @@ struct qmp_session *qmp_session_new(int fd)
 
 	s->fd = fd;
 	s->h.fd = -1;
+	event_hook_set(events_qmp_hook, NULL);	/* core and stack events reach the sessions */
 	loop_defer_init(&s->flush, session_flush_cb, s);
 	s->next = sessions;
 	sessions = s;

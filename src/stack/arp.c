@@ -21,16 +21,16 @@ struct arp_body {
 	uint8_t tpa[4];
 } __attribute__((packed));
 
-static void arp_timer(struct loop_timer *t);
+static void arp_timer(struct stack_timer *t);
 
 void arp_init(struct user_stack *s)
 {
-	loop_timer_init(&s->arp.timer, arp_timer, s);
+	stack_timer_init(s, &s->arp.timer, arp_timer, s);
 }
 
 void arp_fini(struct user_stack *s)
 {
-	loop_timer_cancel(&s->arp.timer);
+	stack_timer_cancel(&s->arp.timer);
 	for (int i = 0; i < ARP_PENDING; i++) {
 		free(s->arp.p[i].frame);
 		s->arp.p[i].frame = NULL;
@@ -71,10 +71,10 @@ static void arp_release(struct user_stack *s, struct in_addr ip, const uint8_t *
 			memset(p->frame + p->len, 0, ETH_ZLEN - p->len);
 			p->len = ETH_ZLEN;
 		}
-		net_send_buf(&s->nc, p->frame, p->len, NULL);
+		struct iovec iov = { .iov_base = p->frame, .iov_len = p->len };
+
+		s->env.send(s->opaque, &iov, 1, NULL);
 		p->len = 0;
-		if (s->nc.queue.count)	/* an answer came back at once: deliver it later */
-			loop_defer(&s->rx_flush);
 	}
 }
 
@@ -164,10 +164,10 @@ void arp_input(struct user_stack *s, const uint8_t *frame, size_t len)
 	}
 }
 
-static void arp_timer(struct loop_timer *t)
+static void arp_timer(struct stack_timer *t)
 {
 	struct user_stack *s = t->opaque;
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 	bool any = false;
 
 	for (int i = 0; i < ARP_PENDING; i++) {
@@ -178,7 +178,7 @@ static void arp_timer(struct loop_timer *t)
 		any |= p->len != 0;
 	}
 	if (any)
-		loop_timer_arm(t, ARP_HOLD_MS / 4);
+		stack_timer_arm(t, ARP_HOLD_MS / 4);
 }
 
 int arp_hold(struct user_stack *s, struct in_addr dst, const uint8_t *frame, size_t len)
@@ -204,9 +204,9 @@ int arp_hold(struct user_stack *s, struct in_addr dst, const uint8_t *frame, siz
 	memcpy(p->frame, frame, len);
 	p->len = len;
 	p->dst = dst;
-	p->since_ms = loop_now_ms();
-	if (!loop_timer_armed(&s->arp.timer))
-		loop_timer_arm(&s->arp.timer, ARP_HOLD_MS / 4);
+	p->since_ms = stack_now_ms(s);
+	if (!stack_timer_armed(&s->arp.timer))
+		stack_timer_arm(&s->arp.timer, ARP_HOLD_MS / 4);
 	if (!asked)
 		arp_send(s, ARPOP_REQUEST, bcast, zero, s->cfg.host, dst);
 	return 0;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../core/loop.h"
+#include "env.h"
 
 #define ARP_ENTRIES 16
 #define ARP_PENDING 16
@@ -54,7 +54,7 @@ struct arp_state {
 	struct arp_entry e[ARP_ENTRIES];
 	int next;
 	struct arp_pending p[ARP_PENDING];
-	struct loop_timer timer;
+	struct stack_timer timer;
 };
 
 void arp_init(struct user_stack *s);

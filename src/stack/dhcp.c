@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "stack.h"
-#include "../monitor/events.h"
 
 /*
  * What libslirp does, and where qnet differs on purpose (docs/behaviour.md):
@@ -250,6 +249,22 @@ static void dhcp_reply(struct user_stack *s, const struct bootp *req, int type,
 	udp4_output(s, s->cfg.host, 67, dst, 68, buf, sizeof(buf));
 }
 
+/* dhcp_event() - qnet's DHCP_LEASE event: the host adds the netdev id */
+static void dhcp_event(struct user_stack *s, struct in_addr ip, const uint8_t *mac,
+		       const char *what)
+{
+	char a[INET_ADDRSTRLEN], m[18];
+	struct event_field f[] = {
+		EVENT_FIELD_STR("ip", inet_ntop(AF_INET, &ip, a, sizeof(a)) ? a : ""),
+		EVENT_FIELD_STR("mac", m),
+		EVENT_FIELD_STR("event", what),
+	};
+
+	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	stack_event(s, "DHCP_LEASE", f, (int)ARRAY_SIZE(f));
+}
+
 static void dhcp_bind(struct user_stack *s, int i, const uint8_t *mac, uint64_t now)
 {
 	struct dhcp_lease *l = &s->dhcp.leases[i];
@@ -257,7 +272,7 @@ static void dhcp_bind(struct user_stack *s, int i, const uint8_t *mac, uint64_t 
 
 	/* QMP DHCP_LEASE "bound" for a new binding, not for renewals */
 	if (!renewal)
-		event_dhcp_lease(s->nc.name, dhcp_addr(s, i), mac, "bound");
+		dhcp_event(s, dhcp_addr(s, i), mac, "bound");
 	/* one lease per client: moving to another address frees the old one */
 	for (int j = 0; j < DHCP_LEASES; j++)
 		if (j != i && s->dhcp.leases[j].used && !memcmp(s->dhcp.leases[j].mac, mac, 6))
@@ -298,7 +313,7 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 		const uint8_t *payload, size_t len)
 {
 	struct dhcp_req r = { 0 };
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 	struct bootp b;
 	uint32_t magic;
 	int i;
@@ -329,7 +344,7 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 		if (i >= 0 && dhcp_live(&s->dhcp.leases[i], now) &&
 		    !memcmp(s->dhcp.leases[i].mac, b.chaddr, 6)) {
 			s->dhcp.leases[i].used = false;
-			event_dhcp_lease(s->nc.name, dhcp_addr(s, i), b.chaddr, "released");
+			dhcp_event(s, dhcp_addr(s, i), b.chaddr, "released");
 		}
 		break;
 	case DHCPINFORM:
@@ -344,7 +359,7 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 
 struct in_addr dhcp_first_lease(struct user_stack *s)
 {
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 
 	for (int i = 0; i < DHCP_LEASES; i++)
 		if (dhcp_live(&s->dhcp.leases[i], now))
@@ -355,7 +370,7 @@ struct in_addr dhcp_first_lease(struct user_stack *s)
 int dhcp_lease_get(struct user_stack *s, int i, struct in_addr *ip, uint8_t *mac,
 		   uint64_t *left_ms)
 {
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 	const struct dhcp_lease *l;
 
 	if (i < 0 || i >= DHCP_LEASES)
@@ -371,7 +386,7 @@ int dhcp_lease_get(struct user_stack *s, int i, struct in_addr *ip, uint8_t *mac
 
 void dhcp_info(struct user_stack *s, struct sbuf *out)
 {
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 
 	for (int i = 0; i < DHCP_LEASES; i++) {
 		const struct dhcp_lease *l = &s->dhcp.leases[i];

@@ -21,7 +21,7 @@ struct user_stack;
  * struct dhcp_lease - one address of the pool (cfg.dhcp_start + index)
  * @mac:	owner
  * @used:	allocated
- * @expires_ms:	loop_now_ms() time the lease ends (renewals extend it)
+ * @expires_ms:	stack_now_ms(s) time the lease ends (renewals extend it)
  */
 struct dhcp_lease {
 	uint8_t mac[6];

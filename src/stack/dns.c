@@ -66,7 +66,7 @@ static int dns_read(struct user_stack *s, const struct stat *st)
 int dns_resolver(struct user_stack *s, struct sockaddr_storage *sa, socklen_t *salen)
 {
 	struct dns_state *d = &s->dns;
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 
 	if (!d->checked_ms || now - d->checked_ms >= 1000) {
 		struct stat st;

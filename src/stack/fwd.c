@@ -58,7 +58,7 @@ static int fwd_strtoi(const char *s, int base, int *out)
 
 static void fwd_hostfwd_free(struct hostfwd *hf)
 {
-	loop_fd_del(&hf->h);
+	stack_fd_del(&hf->h);
 	if (hf->fd >= 0)
 		close(hf->fd);
 	if (hf->unix_path)
@@ -68,7 +68,7 @@ static void fwd_hostfwd_free(struct hostfwd *hf)
 	free(hf);
 }
 
-static void fwd_tcp_accept(struct loop_fd *h, uint32_t events)
+static void fwd_tcp_accept(struct stack_fd *h, uint32_t events)
 {
 	struct hostfwd *hf = h->opaque;
 
@@ -84,7 +84,7 @@ static void fwd_tcp_accept(struct loop_fd *h, uint32_t events)
 	}
 }
 
-static void fwd_udp_readable(struct loop_fd *h, uint32_t events)
+static void fwd_udp_readable(struct stack_fd *h, uint32_t events)
 {
 	struct hostfwd *hf = h->opaque;
 
@@ -215,8 +215,8 @@ static int fwd_hostfwd_open(struct hostfwd *hf)
 		getsockname(hf->fd, (struct sockaddr *)&ss, &len);
 		hf->hport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	}
-	return loop_fd_add(&hf->h, hf->fd, EPOLLIN, hf->udp ? fwd_udp_readable : fwd_tcp_accept,
-			   hf) < 0 ? -1 : 0;
+	return stack_fd_add(hf->s, &hf->h, hf->fd, EPOLLIN, hf->udp ? fwd_udp_readable : fwd_tcp_accept,
+			    hf) < 0 ? -1 : 0;
 }
 
 int fwd_hostfwd_add(struct user_stack *s, const char *rule, struct error *e)

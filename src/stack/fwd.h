@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../core/loop.h"
+#include "env.h"
 #include "../core/util.h"
 
 struct user_stack;
@@ -36,7 +36,7 @@ struct hostfwd {
 	char *unix_path;
 	char *rule;
 	int fd;
-	struct loop_fd h;
+	struct stack_fd h;
 	struct user_stack *s;
 	struct hostfwd *next;
 };

@@ -46,7 +46,7 @@
  * @fd:		host socket
  * @h:		its loop handle
  * @s:		the stack
- * @expire_ms:	loop_now_ms() time of expiry
+ * @expire_ms:	stack_now_ms(s) time of expiry
  * @ttl:	IP_TTL set on @fd, -1 if never set
  */
 struct icmp_flow {
@@ -54,7 +54,7 @@ struct icmp_flow {
 	struct in_addr gaddr, dst, hdst;
 	uint16_t id;
 	int fd;
-	struct loop_fd h;
+	struct stack_fd h;
 	struct user_stack *s;
 	uint64_t expire_ms;
 	int ttl;
@@ -64,17 +64,17 @@ static void icmp_flow_free(struct user_stack *s, struct icmp_flow *f)
 {
 	if (!f->used)
 		return;
-	loop_fd_del(&f->h);
+	stack_fd_del(&f->h);
 	close(f->fd);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 	s->icmp.nflows--;
 }
 
-static void icmp_timer_cb(struct loop_timer *t)
+static void icmp_timer_cb(struct stack_timer *t)
 {
 	struct user_stack *s = t->opaque;
-	uint64_t now = loop_now_ms(), next = UINT64_MAX;
+	uint64_t now = stack_now_ms(s), next = UINT64_MAX;
 
 	for (unsigned i = 0; i < ICMP_FLOWS_MAX && s->icmp.nflows; i++) {
 		struct icmp_flow *f = &s->icmp.flows[i];
@@ -87,7 +87,7 @@ static void icmp_timer_cb(struct loop_timer *t)
 			next = f->expire_ms;
 	}
 	if (next != UINT64_MAX)
-		loop_timer_arm(t, MAX(next - now, 1000));
+		stack_timer_arm(t, MAX(next - now, 1000));
 }
 
 void icmp_age(struct user_stack *s, uint64_t ms)
@@ -103,9 +103,9 @@ void icmp_age(struct user_stack *s, uint64_t ms)
 
 static void icmp_touch(struct user_stack *s, struct icmp_flow *f)
 {
-	f->expire_ms = loop_now_ms() + ICMP_EXPIRE_MS;
-	if (!loop_timer_armed(&s->icmp.timer))
-		loop_timer_arm(&s->icmp.timer, ICMP_EXPIRE_MS);
+	f->expire_ms = stack_now_ms(s) + ICMP_EXPIRE_MS;
+	if (!stack_timer_armed(&s->icmp.timer))
+		stack_timer_arm(&s->icmp.timer, ICMP_EXPIRE_MS);
 }
 
 void icmp_init(struct user_stack *s)
@@ -119,7 +119,7 @@ void icmp_init(struct user_stack *s)
 	st->rxbuf = NULL;
 	st->raw_warned = false;
 	st->stats_sent = st->stats_replied = st->stats_errors = 0;
-	loop_timer_init(&st->timer, icmp_timer_cb, s);
+	stack_timer_init(s, &st->timer, icmp_timer_cb, s);
 }
 
 void icmp_fini(struct user_stack *s)
@@ -130,7 +130,7 @@ void icmp_fini(struct user_stack *s)
 		return;
 	for (unsigned i = 0; i < ICMP_FLOWS_MAX; i++)
 		icmp_flow_free(s, &st->flows[i]);
-	loop_timer_cancel(&st->timer);
+	stack_timer_cancel(&st->timer);
 	free(st->flows);
 	free(st->rxbuf);
 	st->flows = NULL;
@@ -309,7 +309,7 @@ static void icmp_flow_error(struct user_stack *s, struct icmp_flow *f, uint8_t t
 	icmp4_error(s, type, code, pkt, 20 + n, src);
 }
 
-static void icmp_sock_event(struct loop_fd *h, uint32_t events)
+static void icmp_sock_event(struct stack_fd *h, uint32_t events)
 {
 	struct icmp_flow *f = h->opaque;
 	struct user_stack *s = f->s;
@@ -458,7 +458,7 @@ static struct icmp_flow *icmp_flow_get(struct user_stack *s, struct in_addr g, u
 	f->fd = fd;
 	f->s = s;
 	f->ttl = -1;
-	if (loop_fd_add(&f->h, fd, EPOLLIN, icmp_sock_event, f) < 0) {
+	if (stack_fd_add(s, &f->h, fd, EPOLLIN, icmp_sock_event, f) < 0) {
 		close(fd);
 		memset(f, 0, sizeof(*f));
 		f->fd = -1;
@@ -558,7 +558,7 @@ void icmp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l
 
 void icmp_info_usernet(struct user_stack *s, struct sbuf *out)
 {
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 
 	if (!s->icmp.flows)
 		return;

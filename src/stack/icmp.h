@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/loop.h"
+#include "env.h"
 #include "../core/util.h"
 
 struct user_stack;
@@ -41,7 +41,7 @@ struct icmp_flow;
 struct icmp_state {
 	struct icmp_flow *flows;
 	unsigned nflows;
-	struct loop_timer timer;
+	struct stack_timer timer;
 	uint64_t stats_sent, stats_replied, stats_errors;
 	uint8_t *rxbuf;
 	bool raw_warned;

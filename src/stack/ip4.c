@@ -10,17 +10,17 @@
 #include "csum.h"
 #include "stack.h"
 
-static void ip4_timer(struct loop_timer *t);
+static void ip4_timer(struct stack_timer *t);
 
 void ip4_init(struct user_stack *s)
 {
-	loop_timer_init(&s->ip4.timer, ip4_timer, s);
+	stack_timer_init(s, &s->ip4.timer, ip4_timer, s);
 	s->ip4.next_id = 1;
 }
 
 void ip4_fini(struct user_stack *s)
 {
-	loop_timer_cancel(&s->ip4.timer);
+	stack_timer_cancel(&s->ip4.timer);
 	for (int i = 0; i < IP4_REASS_SLOTS; i++) {
 		free(s->ip4.r[i].buf);
 		s->ip4.r[i].buf = NULL;
@@ -60,10 +60,10 @@ static void ip4_reass_free(struct ip4_reass *r)
 	r->nfrag = 0;
 }
 
-static void ip4_timer(struct loop_timer *t)
+static void ip4_timer(struct stack_timer *t)
 {
 	struct user_stack *s = t->opaque;
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 	bool any = false;
 
 	for (int i = 0; i < IP4_REASS_SLOTS; i++) {
@@ -74,7 +74,7 @@ static void ip4_timer(struct loop_timer *t)
 		any |= r->used;
 	}
 	if (any)
-		loop_timer_arm(t, 1000);
+		stack_timer_arm(t, 1000);
 }
 
 /* ip4_reass_slot() - the slot for this datagram, a free one, or the oldest (evicted) */
@@ -105,11 +105,11 @@ static struct ip4_reass *ip4_reass_slot(struct user_stack *s, const struct iphdr
 	free_slot->dst.s_addr = ip->daddr;
 	free_slot->id = ip->id;
 	free_slot->proto = ip->protocol;
-	free_slot->since_ms = loop_now_ms();
+	free_slot->since_ms = stack_now_ms(s);
 	if (!free_slot->buf)
 		free_slot->buf = xmalloc(20 + IP4_REASS_MAX);
-	if (!loop_timer_armed(&s->ip4.timer))
-		loop_timer_arm(&s->ip4.timer, 1000);
+	if (!stack_timer_armed(&s->ip4.timer))
+		stack_timer_arm(&s->ip4.timer, 1000);
 	return free_slot;
 }
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../core/loop.h"
+#include "env.h"
 
 #define IP4_REASS_SLOTS 16		/* datagrams being reassembled at once */
 #define IP4_REASS_MAX 65535		/* bytes of one reassembled datagram */
@@ -43,7 +43,7 @@ struct ip4_reass {
 
 struct ip4_state {
 	struct ip4_reass r[IP4_REASS_SLOTS];
-	struct loop_timer timer;
+	struct stack_timer timer;
 	uint16_t next_id;
 };
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* stack.h - the user-mode network stack (-netdev user): one instance per netdev */
+/* stack.h - the user-mode network stack, a library: one instance per -netdev user (or per embedder) */
 #ifndef QNET_STACK_H
 #define QNET_STACK_H
 
@@ -7,36 +7,73 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 
-#include "../core/loop.h"
-#include "../core/net.h"
+#include "../core/util.h"
+#include "env.h"
 
 /*
  * DOC: Theory of operation
  *
- * A `user` netdev is a net client whose receive() takes whole Ethernet frames
- * from the guest(s) and whose output goes back through net_send(). Behind it
- * sit the virtual hosts of QEMU's user networking (gateway 10.0.2.2, DNS
- * 10.0.2.3, guestfwd addresses) and a translator from guest flows to host
- * sockets (passt's model: no second TCP stack, data stays in the kernel's
- * socket buffers until the guest acknowledges it).
+ * The user-mode network stack is a library: behind one Ethernet link sit the
+ * virtual hosts of QEMU's user networking (gateway 10.0.2.2, DNS 10.0.2.3,
+ * guestfwd addresses) and a translator from guest flows to host sockets
+ * (passt's model: no second TCP stack, data stays in the kernel's socket
+ * buffers until the guest acknowledges it).
  *
- * Frame path from the guest: stack_receive() -> eth: arp_input() or
+ * Frame path from the guest: stack_input() -> eth: arp_input() or
  * ip4_input() (validation, reassembly) -> icmp4_input() / udp4_input() /
  * tcp4_input(). DHCP, DNS and forwarding hook into udp/tcp input.
  * Path to the guest: protocol code builds an L4 payload and calls
  * stack_output_ip4(), which adds the IP header, fragments to the MTU,
  * resolves the guest MAC (ARP, frames held briefly while resolving) and
- * sends the frame.
+ * sends the frame through env->send.
  *
- * All state is per instance (struct user_stack): several user netdevs in one
- * process are independent. Flow keys carry IPv4-mapped IPv6 addresses
- * (union inany) so that IPv6 slots into the same tables later.
+ * All state is per instance (struct user_stack): several stacks in one
+ * process are independent, and the library owns no globals. Flow keys carry
+ * IPv4-mapped IPv6 addresses (union inany) so that IPv6 slots into the same
+ * tables later. Each protocol module owns its own state struct, embedded
+ * below, and its own header. Every table is bounded (leases, ARP entries,
+ * flows, fragments, pending frames).
+ */
+
+/*
+ * DOC: The library API (what a host program implements and calls)
  *
- * Each protocol module owns its own state struct, embedded below, and its
- * own header. Every table is bounded (leases, ARP entries, flows,
- * fragments, pending frames).
+ * stack_cfg_default() fills a struct stack_cfg with QEMU's defaults; the host
+ * changes what it wants and calls stack_new(cfg, env, opaque, e) (the config
+ * is copied). struct stack_env holds the host's callbacks, each called with
+ * @opaque:
+ *
+ *  send(opaque, iov, iovcnt, meta)	one frame to the guest(s), net_send()'s
+ *	contract: >0 sent, 0 queued (the host calls stack_guest_resumed() when
+ *	its queue drains), <0 dropped. @meta is NULL for now (plain frames).
+ *  clock_ns(opaque)			monotonic time in ns; the stack's only clock.
+ *  timer_arm(opaque, deadline_ms)	the host calls stack_timers_run() once
+ *	clock_ns() / 1e6 >= @deadline_ms; STACK_NO_DEADLINE cancels. The
+ *	stack keeps its own timers (embedded struct stack_timer, no
+ *	allocation) and asks for one wake-up: the earliest deadline. This maps
+ *	onto one loop_timer (qnet) or one timer_new_opaque/timer_mod (libslirp).
+ *  fd_add / fd_mod / fd_del(opaque, h)	watch h->fd for h->events (epoll bits:
+ *	EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLET; a poll(2) host maps them to
+ *	POLLIN...: same values; EPOLLET means the stack reads until EAGAIN and
+ *	clears EPOLLIN itself when it must stop). When h->fd is ready the host
+ *	calls stack_fd_event(h, revents). h->env is storage the host may use for
+ *	its own per-fd handle (qnet's loop keeps a struct loop_fd there). A
+ *	handler may delete any handle, including handles whose events are
+ *	pending in the same batch: the host must drop those events.
+ *  defer(opaque)			the host calls stack_flush() once after the
+ *	current batch of events (batching: delayed ACKs and the like).
+ *  event(opaque, name, fields, n)	something happened (DHCP_LEASE...), as a
+ *	name and plain data (core/event.h).
+ *
+ * Entries the host calls: stack_input() (a frame from the guest; never
+ * re-entered from send: a host that loops frames back must queue them),
+ * stack_timers_run(), stack_fd_event(), stack_flush(), stack_guest_resumed(),
+ * stack_announce() (RARP, announce-self), stack_info_usernet(), the hostfwd
+ * and guestfwd entries of fwd.h, and stack_free(). s->guest_offloads
+ * (NET_OFF_* of core/frame.h) is what the guest side accepts; the host sets it.
  */
 
 /* union inany - an IPv6 address, or an IPv4 one mapped as ::ffff:a.b.c.d */
@@ -71,9 +108,12 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
 #define STACK_MTU_MAX 65520
 /* largest frame the stack builds: MTU + Ethernet header */
 #define STACK_FRAME_MAX (STACK_MTU_MAX + 14)
+/* largest frame the stack takes from the guest (QEMU's NET_BUFSIZE) */
+#define STACK_RX_MAX (4096 + 65536)
 
 /**
  * struct stack_cfg - what the options of -netdev user set (network byte order addresses)
+ * @name:		the instance's name in events and info (the netdev id), or NULL
  * @ipv4, @ipv6:	families enabled (QEMU's rules for ipv4=/ipv6=)
  * @restricted:		restrict=on
  * @net, @mask:		guest network (10.0.2.0/255.255.255.0)
@@ -91,6 +131,7 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
  * @resolv_conf:	resolver file (qnet's resolv-conf= option), /etc/resolv.conf default
  */
 struct stack_cfg {
+	char *name;
 	bool ipv4, ipv6, restricted;
 	struct in_addr net, mask, host, dns, dhcp_start, guestfwd_default;
 	char *hostname;
@@ -103,11 +144,12 @@ struct stack_cfg {
 };
 
 /**
- * struct user_stack - one -netdev user instance
- * @nc:		the net client (first member)
- * @cfg:	configuration
+ * struct user_stack - one stack instance (one -netdev user)
+ * @cfg:	configuration (a copy owned by the stack)
+ * @env:	the host's callbacks
+ * @opaque:	passed to every callback
+ * @guest_offloads: NET_OFF_* the guest side accepts (set by the host; plain frames for now)
  * @gw_mac:	MAC of the virtual hosts: 52:55 + the gateway's IPv4 address
- * @hubid:	hub the netdev sits on (-1 if none), for info usernet
  * @arp:	ARP table and frames waiting for resolution
  * @ip4:	fragment reassembly
  * @dhcp:	leases
@@ -118,17 +160,20 @@ struct stack_cfg {
  * @fwd:	hostfwd and guestfwd rules
  * @guest_busy:	the last frame towards the guest was queued: flows should hold off
  * @stats:	per-protocol counters of dropped guest input (for tests and info)
- * @next_stack:	list of every user netdev
- * @rx_flush:	delivers guest frames that arrived while the stack was sending
+ * @timers:	armed timers, soonest first
+ * @timer_pass:	counts stack_timers_run() calls
+ * @timer_wake:	deadline last asked of env->timer_arm
+ * @defer_head, @defer_tail: work for the next stack_flush()
  * @frame_pad, @rx_pad: alignment only
  * @frame:	scratch buffer for one outgoing frame
  * @rx:		a guest frame made contiguous (and its IP header aligned) when needed
  */
 struct user_stack {
-	struct net_client nc;
 	struct stack_cfg cfg;
+	struct stack_env env;
+	void *opaque;
+	uint32_t guest_offloads;
 	uint8_t gw_mac[6];
-	int hubid;
 	struct arp_state arp;
 	struct ip4_state ip4;
 	struct dhcp_state dhcp;
@@ -141,16 +186,54 @@ struct user_stack {
 	struct {
 		uint64_t bad_eth, bad_arp, bad_ip, bad_l4, restricted;
 	} stats;
-	struct user_stack *next_stack;
-	struct loop_defer rx_flush;
+	struct stack_timer *timers;
+	unsigned timer_pass;
+	uint64_t timer_wake;
+	struct stack_defer *defer_head, *defer_tail;
 	/* frame + 14 (the IP header) and rx + 14 are 8-byte aligned */
 	uint8_t frame_pad[2] __attribute__((aligned(8)));
 	uint8_t frame[STACK_FRAME_MAX];
 	uint8_t rx_pad[2] __attribute__((aligned(8)));
-	uint8_t rx[NET_BUFSIZE];
+	uint8_t rx[STACK_RX_MAX];
 };
 
-extern const struct netdev_type netdev_user;
+/* stack_cfg_default() - QEMU's defaults: 10.0.2.0/24, host .2, DNS .3, DHCP from .15, MTU 1500 */
+void stack_cfg_default(struct stack_cfg *c);
+/* stack_cfg_check() - the address rules of QEMU's -netdev user (its error texts); 0 or -1 */
+int stack_cfg_check(const struct stack_cfg *c, struct error *e);
+/* stack_cfg_free() - the strings of a config filled by the host */
+void stack_cfg_free(struct stack_cfg *c);
+
+/**
+ * stack_new() - a stack instance
+ * @cfg:	configuration, copied (strings included)
+ * @env:	the host's callbacks, copied (see the DOC block above)
+ * @opaque:	passed to every callback
+ * Return: the stack, or NULL with @e set
+ */
+struct user_stack *stack_new(const struct stack_cfg *cfg, const struct stack_env *env,
+			     void *opaque, struct error *e);
+/* stack_free() - close every flow, socket and listener; no callback but fd_del runs after it */
+void stack_free(struct user_stack *s);
+
+/* stack_input() - one frame from the guest (@meta: ignored for now); never fails, drops and counts */
+void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
+		 const struct net_meta *meta);
+/* stack_timers_run() - run the timers that are due (call when env->timer_arm's deadline came) */
+void stack_timers_run(struct user_stack *s);
+/* stack_fd_event() - the host saw @events on h->fd */
+static inline void stack_fd_event(struct stack_fd *h, uint32_t events)
+{
+	h->cb(h, events);
+}
+/* stack_flush() - deferred work (after env->defer); the host calls it after its batch */
+void stack_flush(struct user_stack *s);
+/* stack_announce() - one RARP (QEMU's announce-self frame) from the gateway MAC, broadcast */
+void stack_announce(struct user_stack *s);
+/* stack_name() - cfg.name, or "user" */
+const char *stack_name(const struct user_stack *s);
+/* stack_event() - report @name with @n fields through env->event */
+void stack_event(struct user_stack *s, const char *name, const struct event_field *f, int n);
 
 /* stack_in_net() - @a (network order) lies inside the guest network */
 static inline bool stack_in_net(const struct user_stack *s, struct in_addr a)
@@ -193,14 +276,10 @@ int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr
 int stack_send_eth(struct user_stack *s, const uint8_t *dst_mac, uint16_t type,
 		   const struct iovec *iov, int iovcnt);
 
-/* stack_first() / stack_next() - every user netdev, for info usernet and hostfwd_add */
-struct user_stack *stack_first(void);
-struct user_stack *stack_next(struct user_stack *s);
-
-/* stack_info_usernet() - QEMU's `info usernet` for one stack */
+/* stack_info_usernet() - QEMU's `info usernet` for one stack, after its "Hub N (id):" line */
 void stack_info_usernet(struct user_stack *s, struct sbuf *out);
 
-/* stack_guest_resumed() - frames queued towards the guest left the queue: flows may go on */
+/* stack_guest_resumed() - frames queued towards the guest left the host's queue: flows go on */
 void stack_guest_resumed(struct user_stack *s);
 
 #endif /* QNET_STACK_H */

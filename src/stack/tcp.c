@@ -148,7 +148,7 @@ struct tcp_node {
  * @tn, @an, @bn:	timed, ACK and blocked list links
  */
 struct tcp_conn {
-	struct loop_fd h;
+	struct stack_fd h;
 	int fd;
 	struct user_stack *s;
 	union inany gaddr, raddr;
@@ -192,10 +192,16 @@ struct tcp_seg {
 };
 
 /* sink for bytes discarded by reading (AF_UNIX) or skipped by peeking (no SO_PEEK_OFF) */
-static uint8_t tcp_discard[TCP_DISCARD_MAX];
+/* tcp_discard_buf() - this stack's sink for bytes read only to skip them (allocated on first use) */
+static uint8_t *tcp_discard_buf(struct tcp_state *t)
+{
+	if (!t->discard)
+		t->discard = xmalloc(TCP_DISCARD_MAX);
+	return t->discard;
+}
 
 static void tcp_sock_send(struct tcp_conn *c);
-static void tcp_sock_event(struct loop_fd *h, uint32_t events);
+static void tcp_sock_event(struct stack_fd *h, uint32_t events);
 static bool tcp_stage_flush(struct tcp_state *t);
 
 static inline uint16_t get16(const uint8_t *p)
@@ -326,7 +332,7 @@ static struct tcp_conn *tcp_conn_new(struct user_stack *s, const union inany *g,
 	c->gport = gport;
 	c->rport = rport;
 	c->rto = TCP_RTO_INIT;
-	c->since_ms = loop_now_ms();
+	c->since_ms = stack_now_ms(s);
 	b = tcp_hash(t, g, gport, r, rport);
 	c->hnext = t->hash[b];
 	t->hash[b] = c;
@@ -355,9 +361,9 @@ static void tcp_set_deadline(struct tcp_conn *c, uint64_t when)
 		tcp_list_add(&t->timed, c, TN);
 		c->flags |= TCP_F_TIMED;
 	}
-	if (!loop_timer_armed(&t->timer) || t->timer.deadline > when) {
-		now = loop_now_ms();
-		loop_timer_arm(&t->timer, when > now ? when - now : 0);
+	if (!stack_timer_armed(&t->timer) || t->timer.deadline > when) {
+		now = stack_now_ms(c->s);
+		stack_timer_arm(&t->timer, when > now ? when - now : 0);
 	}
 }
 
@@ -373,7 +379,7 @@ static void tcp_free(struct tcp_conn *c, bool abort)
 
 			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		}
-		loop_fd_del(&c->h);
+		stack_fd_del(&c->h);
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -511,7 +517,7 @@ static void tcp_update_events(struct tcp_conn *c)
 	if (c->state == TCP_S_ESTABLISHED &&
 	    !(c->flags & (TCP_F_PAUSED | TCP_F_BLOCKED | TCP_F_HOST_EOF | TCP_F_FIN_SENT)))
 		ev |= EPOLLIN;
-	loop_fd_mod(&c->h, ev);
+	stack_fd_mod(&c->h, ev);
 }
 
 /* tcp_send_ctl() - a segment without payload (SYN/SYN-ACK with options, ACK, FIN, RST) */
@@ -566,10 +572,10 @@ static void tcp_ack_later(struct tcp_conn *c)
 		return;
 	tcp_list_add(&t->acks, c, AN);
 	c->flags |= TCP_F_ACKQ;
-	loop_defer(&t->defer);
+	stack_defer(&t->defer);
 }
 
-static void tcp_acks_flush(struct loop_defer *d)
+static void tcp_acks_flush(struct stack_defer *d)
 {
 	struct user_stack *s = d->opaque;
 
@@ -599,7 +605,7 @@ static void tcp_rto_arm(struct tcp_conn *c)
 	if (rto > TCP_RTO_MAX)
 		rto = TCP_RTO_MAX;
 	c->flags &= ~(uint32_t)TCP_F_PERSIST;
-	tcp_set_deadline(c, loop_now_ms() + rto);
+	tcp_set_deadline(c, stack_now_ms(c->s) + rto);
 }
 
 /* tcp_timer_update() - after sending or an ACK: RTO while data is out, persist on a zero window */
@@ -692,11 +698,11 @@ static void tcp_timeout(struct tcp_conn *c, uint64_t now)
 		tcp_timer_update(c, true);
 }
 
-static void tcp_timer_cb(struct loop_timer *tm)
+static void tcp_timer_cb(struct stack_timer *tm)
 {
 	struct user_stack *s = tm->opaque;
 	struct tcp_state *t = &s->tcp;
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 	struct tcp_conn *c;
 
 	/* move the list aside: handlers (and anything they trigger) put back what still waits */
@@ -745,7 +751,7 @@ static int tcp_batch_alloc(struct tcp_state *t, const struct user_stack *s)
 static void tcp_send_fin(struct tcp_conn *c)
 {
 	if (c->snd_max == c->snd_una)
-		c->since_ms = loop_now_ms();	/* idle until now: the give-up clock starts */
+		c->since_ms = stack_now_ms(c->s);	/* idle until now: the give-up clock starts */
 	c->fin_seq = c->snd_nxt;
 	tcp_send_ctl(c, TCP_FIN | TCP_ACK, c->snd_nxt);
 	c->snd_nxt++;
@@ -766,7 +772,7 @@ static ssize_t tcp_peek(struct tcp_conn *c, int n, size_t seg, size_t want)
 
 	if (c->flags & TCP_F_NO_PEEKOFF) {
 		skip = c->snd_nxt - c->snd_una;
-		iov[k].iov_base = tcp_discard;
+		iov[k].iov_base = tcp_discard_buf(t);
 		iov[k++].iov_len = skip;
 	}
 	for (int i = 0; i < n && want; i++) {
@@ -847,7 +853,7 @@ static void tcp_sock_send(struct tcp_conn *c)
 			c->flags &= ~(uint32_t)TCP_F_HOST_EOF;	/* cannot happen: data after EOF */
 		wfield = tcp_win_field(c, false);
 		if (c->snd_max == c->snd_una)
-			c->since_ms = loop_now_ms();	/* idle until now: the give-up clock starts */
+			c->since_ms = stack_now_ms(s);	/* idle until now: the give-up clock starts */
 		for (int i = 0; done < (size_t)r; i++) {
 			uint8_t *th = t->batch + (size_t)i * t->slot + TCP_HDR_ROOM - 20;
 			size_t l = MIN(seg, (size_t)r - done);
@@ -859,7 +865,7 @@ static void tcp_sock_send(struct tcp_conn *c)
 			if (!(c->flags & TCP_F_RTT)) {
 				c->flags |= TCP_F_RTT;
 				c->rtt_seq = c->snd_nxt + (uint32_t)l;
-				c->rtt_ts = loop_now_ms();
+				c->rtt_ts = stack_now_ms(s);
 			}
 			c->snd_nxt += (uint32_t)l;
 			done += l;
@@ -897,7 +903,7 @@ static uint32_t tcp_iss(const struct tcp_conn *c)
 	/* RFC 6528: a keyed hash of the tuple plus a 4 us clock */
 	h = tcp_mix(h, tcp_hash(t, &c->gaddr, c->gport, &c->raddr, c->rport));
 	h = tcp_mix(h ^ t->secret[2], (uint32_t)c->gport << 16 | c->rport);
-	return h + (uint32_t)(loop_now_ns() / 4000);
+	return h + (uint32_t)(stack_now_ns(c->s) / 4000);
 }
 
 /* tcp_sock_setup() - options of a host socket that carries data from now on */
@@ -960,7 +966,7 @@ static void tcp_connected(struct tcp_conn *c, int err)
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->state = TCP_S_SYN_RCVD;
-	c->since_ms = loop_now_ms();
+	c->since_ms = stack_now_ms(c->s);
 	c->backoff = 0;
 	tcp_send_ctl(c, TCP_SYN | TCP_ACK, c->iss);
 	tcp_rto_arm(c);
@@ -1054,12 +1060,12 @@ static void tcp_input_new(struct user_stack *s, const struct tcp_seg *g)
 		return;
 	}
 	c->fd = fd;
-	if (loop_fd_add(&c->h, fd, EPOLLOUT | EPOLLET | EPOLLRDHUP, tcp_sock_event, c) < 0) {
+	if (stack_fd_add(s, &c->h, fd, EPOLLOUT | EPOLLET | EPOLLRDHUP, tcp_sock_event, c) < 0) {
 		c->flags |= TCP_F_GUESTFWD;	/* answer with RST */
 		tcp_connected(c, EMFILE);
 		return;
 	}
-	tcp_set_deadline(c, loop_now_ms() + TCP_CONNECT_MS);
+	tcp_set_deadline(c, stack_now_ms(s) + TCP_CONNECT_MS);
 }
 
 /* ---- guest -> host ----------------------------------------------------- */
@@ -1071,7 +1077,7 @@ static void tcp_discard_acked(struct tcp_conn *c, uint32_t n)
 		ssize_t r;
 
 		if (c->flags & TCP_F_UNIX)
-			r = recv(c->fd, tcp_discard, MIN((size_t)n, sizeof(tcp_discard)),
+			r = recv(c->fd, tcp_discard_buf(&c->s->tcp), MIN((size_t)n, TCP_DISCARD_MAX),
 				 MSG_DONTWAIT);
 		else
 			r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
@@ -1132,7 +1138,7 @@ static int tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *g)
 		if (acked)
 			tcp_discard_acked(c, acked);
 		if ((c->flags & TCP_F_RTT) && SEQ_GE(g->ack, c->rtt_seq)) {
-			tcp_rtt_sample(c, (uint32_t)(loop_now_ms() - c->rtt_ts));
+			tcp_rtt_sample(c, (uint32_t)(stack_now_ms(c->s) - c->rtt_ts));
 			c->flags &= ~(uint32_t)TCP_F_RTT;
 		}
 		c->snd_una = g->ack;
@@ -1142,7 +1148,7 @@ static int tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *g)
 		if ((c->flags & TCP_F_RECOVERY) && SEQ_GE(g->ack, c->recover))
 			c->flags &= ~(uint32_t)TCP_F_RECOVERY;
 		c->backoff = 0;
-		c->since_ms = loop_now_ms();
+		c->since_ms = stack_now_ms(c->s);
 		tcp_timer_update(c, true);
 		more = true;
 	} else if (g->ack == c->snd_una && !g->dlen && !(g->flags & (TCP_FIN | TCP_SYN)) &&
@@ -1317,7 +1323,7 @@ static void tcp_check_closed(struct tcp_conn *c)
 	c->state = TCP_S_TIME_WAIT;
 	c->flags &= ~(uint32_t)TCP_F_PERSIST;
 	tcp_update_events(c);
-	tcp_set_deadline(c, loop_now_ms() + TCP_TIME_WAIT_MS);
+	tcp_set_deadline(c, stack_now_ms(c->s) + TCP_TIME_WAIT_MS);
 }
 
 /* tcp_rst_acceptable() - RFC 5961 3.2: exact match resets, in-window gets a challenge ACK */
@@ -1374,7 +1380,7 @@ static void tcp_syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g)
 	c->guest_wnd = g->win;	/* never scaled in a SYN */
 	c->snd_una = g->ack;
 	c->state = TCP_S_ESTABLISHED;
-	c->since_ms = loop_now_ms();
+	c->since_ms = stack_now_ms(c->s);
 	c->backoff = 0;
 	tcp_set_deadline(c, 0);
 	tcp_send_ack(c);
@@ -1403,7 +1409,7 @@ static void tcp_syn_rcvd_input(struct tcp_conn *c, const struct tcp_seg *g)
 	c->state = TCP_S_ESTABLISHED;
 	c->snd_una = g->ack;
 	c->guest_wnd = (uint32_t)g->win << c->ws_guest;
-	c->since_ms = loop_now_ms();
+	c->since_ms = stack_now_ms(c->s);
 	c->backoff = 0;
 	tcp_set_deadline(c, 0);
 	if (!tcp_data_input(c, g))
@@ -1441,7 +1447,7 @@ static void tcp_conn_input(struct tcp_conn *c, const struct tcp_seg *g)
 			tcp_free(c, false);
 		} else if (g->flags & TCP_FIN) {
 			tcp_send_ack(c);
-			tcp_set_deadline(c, loop_now_ms() + TCP_TIME_WAIT_MS);
+			tcp_set_deadline(c, stack_now_ms(c->s) + TCP_TIME_WAIT_MS);
 		}
 		return;
 	default:
@@ -1531,7 +1537,7 @@ void tcp4_input(struct user_stack *s, const struct iphdr *ip, const uint8_t *l4,
 
 /* ---- host socket events ------------------------------------------------ */
 
-static void tcp_sock_event(struct loop_fd *h, uint32_t events)
+static void tcp_sock_event(struct stack_fd *h, uint32_t events)
 {
 	struct tcp_conn *c = h->opaque;
 	int err = 0;
@@ -1633,7 +1639,7 @@ void tcp_hostfwd_accept(struct user_stack *s, struct hostfwd *hf, int fd,
 	c->iss = tcp_iss(c);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
-	if (loop_fd_add(&c->h, fd, EPOLLET | EPOLLRDHUP, tcp_sock_event, c) < 0) {
+	if (stack_fd_add(s, &c->h, fd, EPOLLET | EPOLLRDHUP, tcp_sock_event, c) < 0) {
 		tcp_free(c, true);
 		return;
 	}
@@ -1746,15 +1752,15 @@ void tcp_init(struct user_stack *s)
 		return;
 	}
 	if (getrandom(t->secret, sizeof(t->secret), GRND_NONBLOCK) != sizeof(t->secret)) {
-		uint64_t ns = loop_now_ns();
+		uint64_t ns = stack_now_ns(s);
 
 		t->secret[0] = (uint32_t)ns ^ 0x5bd1e995u;
 		t->secret[1] = (uint32_t)(ns >> 32) ^ (uint32_t)getpid();
 		t->secret[2] = (uint32_t)(uintptr_t)s;
 		t->secret[3] = (uint32_t)ns * 2654435761u;
 	}
-	loop_timer_init(&t->timer, tcp_timer_cb, s);
-	loop_defer_init(&t->defer, tcp_acks_flush, s);
+	stack_timer_init(s, &t->timer, tcp_timer_cb, s);
+	stack_defer_init(s, &t->defer, tcp_acks_flush, s);
 }
 
 void tcp_fini(struct user_stack *s)
@@ -1766,11 +1772,12 @@ void tcp_fini(struct user_stack *s)
 	for (unsigned i = 0; i < t->hwm; i++)
 		if (t->conns[i].state != TCP_S_FREE)
 			tcp_free(&t->conns[i], false);
-	loop_timer_cancel(&t->timer);
-	loop_defer_cancel(&t->defer);
+	stack_timer_cancel(&t->timer);
+	stack_defer_cancel(&t->defer);
 	free(t->conns);
 	free(t->hash);
 	free(t->batch);
 	free(t->stage);
+	free(t->discard);
 	memset(t, 0, sizeof(*t));
 }

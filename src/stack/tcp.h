@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../core/loop.h"
+#include "env.h"
 #include "../core/util.h"
 
 struct user_stack;
@@ -46,6 +46,7 @@ struct tcp_conn;
  *		written with one send() (TCP_STAGE_MAX bytes, allocated on first use)
  * @stage_len:	bytes in @stage
  * @stage_conn:	the connection they belong to, or NULL
+ * @discard:	sink for bytes read only to skip them (TCP_DISCARD_MAX, allocated on first use)
  * @secret:	hash and initial sequence number key
  * @eport:	next ephemeral port for hostfwd clients without one (AF_UNIX)
  * @stats:	counters (tests and debugging)
@@ -57,14 +58,15 @@ struct tcp_state {
 	struct tcp_conn *free;
 	struct tcp_conn **hash;
 	struct tcp_conn *timed, *firing, *acks, *blocked;
-	struct loop_timer timer;
-	struct loop_defer defer;
+	struct stack_timer timer;
+	struct stack_defer defer;
 	uint8_t *batch;
 	size_t slot;
 	size_t seg_max;
 	uint8_t *stage;
 	size_t stage_len;
 	struct tcp_conn *stage_conn;
+	uint8_t *discard;
 	uint32_t secret[4];
 	uint16_t eport;
 	struct {

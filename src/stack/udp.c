@@ -54,7 +54,7 @@ enum udp_kind { UDP_NAT, UDP_HOSTFWD };
  * @hf:		UDP_HOSTFWD: the rule whose socket is used
  * @peer:	UDP_NAT: last host destination; UDP_HOSTFWD: the host sender
  * @orig_dst, @orig_dport: UDP_NAT: where the guest last sent to (as it addressed it)
- * @expire_ms:	loop_now_ms() time of expiry
+ * @expire_ms:	stack_now_ms(s) time of expiry
  * @ttl, @tos:	IP_TTL / IP_TOS currently set on @fd, -1 if never set
  * @hnext:	hash chain, or free list
  * @lru_prev, @lru_next: LRU list (most recent first)
@@ -67,7 +67,7 @@ struct udp_flow {
 	union inany gaddr, raddr;
 	uint16_t gport, rport;
 	int fd;
-	struct loop_fd h;
+	struct stack_fd h;
 	struct user_stack *s;
 	struct hostfwd *hf;
 	struct sockaddr_in peer;
@@ -78,7 +78,6 @@ struct udp_flow {
 	int32_t hnext, lru_prev, lru_next;
 };
 
-static uint32_t udp_seed;
 
 /* ---- table: hash, LRU, allocation ---- */
 
@@ -89,10 +88,10 @@ static uint32_t udp_mix(uint32_t h, uint32_t w)
 	return h ^ (h >> 15);
 }
 
-static uint32_t udp_hash(uint8_t kind, const union inany *g, uint16_t gport, const union inany *r,
+static uint32_t udp_hash(uint32_t seed, uint8_t kind, const union inany *g, uint16_t gport, const union inany *r,
 			 uint16_t rport)
 {
-	uint32_t h = udp_seed ^ kind, w[4];
+	uint32_t h = seed ^ kind, w[4];
 
 	memcpy(w, g, 16);
 	for (int i = 0; i < 4; i++)
@@ -104,9 +103,9 @@ static uint32_t udp_hash(uint8_t kind, const union inany *g, uint16_t gport, con
 	return h & (UDP_HASH_SIZE - 1);
 }
 
-static uint32_t udp_flow_bucket(const struct udp_flow *f)
+static uint32_t udp_flow_bucket(const struct udp_state *u, const struct udp_flow *f)
 {
-	return udp_hash(f->kind, &f->gaddr, f->gport, &f->raddr, f->rport);
+	return udp_hash(u->seed, f->kind, &f->gaddr, f->gport, &f->raddr, f->rport);
 }
 
 static int32_t udp_find(struct user_stack *s, uint8_t kind, struct in_addr g, uint16_t gport,
@@ -121,7 +120,7 @@ static int32_t udp_find(struct user_stack *s, uint8_t kind, struct in_addr g, ui
 	} else {
 		inany_from_v4(&ra, r);
 	}
-	for (int32_t i = s->udp.hash[udp_hash(kind, &ga, gport, &ra, rport)]; i >= 0;
+	for (int32_t i = s->udp.hash[udp_hash(s->udp.seed, kind, &ga, gport, &ra, rport)]; i >= 0;
 	     i = s->udp.flows[i].hnext) {
 		struct udp_flow *f = &s->udp.flows[i];
 
@@ -163,11 +162,11 @@ static void udp_lru_push(struct udp_state *u, int32_t i)
 /* udp_timer_want() - make sure the expiry timer fires no later than @when (absolute ms) */
 static void udp_timer_want(struct user_stack *s, uint64_t when)
 {
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 
-	if (loop_timer_armed(&s->udp.timer) && s->udp.timer.deadline <= when)
+	if (stack_timer_armed(&s->udp.timer) && s->udp.timer.deadline <= when)
 		return;
-	loop_timer_arm(&s->udp.timer, when > now ? when - now : 0);
+	stack_timer_arm(&s->udp.timer, when > now ? when - now : 0);
 }
 
 /* udp_touch() - the flow was used: most recent in the LRU, expiry pushed back */
@@ -175,7 +174,7 @@ static void udp_touch(struct user_stack *s, int32_t i, uint64_t expire_in)
 {
 	struct udp_flow *f = &s->udp.flows[i];
 
-	f->expire_ms = loop_now_ms() + expire_in;
+	f->expire_ms = stack_now_ms(s) + expire_in;
 	if (s->udp.lru_head != i) {
 		udp_lru_unlink(&s->udp, i);
 		udp_lru_push(&s->udp, i);
@@ -191,7 +190,7 @@ static void udp_flow_free(struct user_stack *s, int32_t i)
 
 	if (!f->used)
 		return;
-	for (pp = &u->hash[udp_flow_bucket(f)]; *pp >= 0; pp = &u->flows[*pp].hnext) {
+	for (pp = &u->hash[udp_flow_bucket(u, f)]; *pp >= 0; pp = &u->flows[*pp].hnext) {
 		if (*pp == i) {
 			*pp = f->hnext;
 			break;
@@ -199,7 +198,7 @@ static void udp_flow_free(struct user_stack *s, int32_t i)
 	}
 	udp_lru_unlink(u, i);
 	if (f->fd >= 0) {
-		loop_fd_del(&f->h);
+		stack_fd_del(&f->h);
 		close(f->fd);
 	}
 	if (f->paused)
@@ -214,7 +213,7 @@ static void udp_flow_free(struct user_stack *s, int32_t i)
 	u->nflows--;
 }
 
-static void udp_sock_event(struct loop_fd *h, uint32_t events);
+static void udp_sock_event(struct stack_fd *h, uint32_t events);
 
 /**
  * udp_flow_new() - take a slot (evicting the least recently used flow if full)
@@ -258,11 +257,11 @@ static int32_t udp_flow_new(struct user_stack *s, uint8_t kind, struct in_addr g
 	f->s = s;
 	f->ttl = f->tos = -1;
 	f->lru_prev = f->lru_next = -1;
-	f->hnext = u->hash[udp_flow_bucket(f)];
-	u->hash[udp_flow_bucket(f)] = i;
+	f->hnext = u->hash[udp_flow_bucket(u, f)];
+	u->hash[udp_flow_bucket(u, f)] = i;
 	udp_lru_push(u, i);
 	u->nflows++;
-	if (fd >= 0 && loop_fd_add(&f->h, fd, EPOLLIN, udp_sock_event, f) < 0) {
+	if (fd >= 0 && stack_fd_add(s, &f->h, fd, EPOLLIN, udp_sock_event, f) < 0) {
 		close(fd);
 		f->fd = -1;
 		udp_flow_free(s, i);
@@ -271,11 +270,11 @@ static int32_t udp_flow_new(struct user_stack *s, uint8_t kind, struct in_addr g
 	return i;
 }
 
-static void udp_timer_cb(struct loop_timer *t)
+static void udp_timer_cb(struct stack_timer *t)
 {
 	struct user_stack *s = t->opaque;
 	struct udp_state *u = &s->udp;
-	uint64_t now = loop_now_ms(), next = UINT64_MAX;
+	uint64_t now = stack_now_ms(s), next = UINT64_MAX;
 	int32_t i = u->lru_head;
 
 	while (i >= 0) {
@@ -289,7 +288,7 @@ static void udp_timer_cb(struct loop_timer *t)
 	}
 	/* scan at most once a second: expiry is reported in whole seconds anyway */
 	if (next != UINT64_MAX)
-		loop_timer_arm(t, MAX(next - now, 1000));
+		stack_timer_arm(t, MAX(next - now, 1000));
 }
 
 void udp_age(struct user_stack *s, uint64_t ms)
@@ -303,8 +302,8 @@ void udp_init(struct user_stack *s)
 {
 	struct udp_state *u = &s->udp;
 
-	if (!udp_seed && getrandom(&udp_seed, sizeof(udp_seed), GRND_NONBLOCK) != sizeof(udp_seed))
-		udp_seed = (uint32_t)loop_now_ns() | 1;
+	if (getrandom(&u->seed, sizeof(u->seed), GRND_NONBLOCK) != sizeof(u->seed))
+		u->seed = (uint32_t)stack_now_ns(s) | 1;
 	u->flows = xzalloc(sizeof(*u->flows) * UDP_FLOWS_MAX);
 	u->hash = xmalloc(sizeof(*u->hash) * UDP_HASH_SIZE);
 	for (unsigned b = 0; b < UDP_HASH_SIZE; b++)
@@ -318,7 +317,7 @@ void udp_init(struct user_stack *s)
 	u->lru_head = u->lru_tail = -1;
 	u->nflows = u->nhostfwd = u->npaused = 0;
 	u->rxbuf = NULL;
-	loop_timer_init(&u->timer, udp_timer_cb, s);
+	stack_timer_init(s, &u->timer, udp_timer_cb, s);
 }
 
 void udp_fini(struct user_stack *s)
@@ -329,7 +328,7 @@ void udp_fini(struct user_stack *s)
 		return;
 	while (u->lru_head >= 0)
 		udp_flow_free(s, u->lru_head);
-	loop_timer_cancel(&u->timer);
+	stack_timer_cancel(&u->timer);
 	free(u->flows);
 	free(u->hash);
 	free(u->rxbuf);
@@ -497,7 +496,7 @@ static void udp_pause(struct user_stack *s, struct udp_flow *f)
 		return;
 	f->paused = true;
 	s->udp.npaused++;
-	loop_fd_mod(&f->h, 0);
+	stack_fd_mod(&f->h, 0);
 }
 
 void udp_guest_resumed(struct user_stack *s)
@@ -513,14 +512,14 @@ void udp_guest_resumed(struct user_stack *s)
 			if (f->paused) {
 				f->paused = false;
 				u->npaused--;
-				loop_fd_mod(&f->h, EPOLLIN);
+				stack_fd_mod(&f->h, EPOLLIN);
 			}
 		}
 	}
 	/* UDP hostfwd sockets paused by udp_hostfwd_readable() */
 	for (struct hostfwd *hf = s->fwd.hostfwd; hf; hf = hf->next) {
 		if (hf->udp && hf->fd >= 0 && hf->h.fd >= 0 && !(hf->h.events & EPOLLIN))
-			loop_fd_mod(&hf->h, EPOLLIN);
+			stack_fd_mod(&hf->h, EPOLLIN);
 	}
 }
 
@@ -617,7 +616,7 @@ static void udp_nat_readable(struct user_stack *s, int32_t idx)
 	}
 }
 
-static void udp_sock_event(struct loop_fd *h, uint32_t events)
+static void udp_sock_event(struct stack_fd *h, uint32_t events)
 {
 	struct udp_flow *f = h->opaque;
 	struct user_stack *s = f->s;
@@ -643,7 +642,7 @@ void udp_hostfwd_readable(struct user_stack *s, struct hostfwd *hf)
 
 	if (s->guest_busy) {
 		/* resumed by udp_guest_resumed() */
-		loop_fd_mod(&hf->h, 0);
+		stack_fd_mod(&hf->h, 0);
 		return;
 	}
 	gaddr = hf->gaddr.s_addr ? hf->gaddr : dhcp_first_lease(s);
@@ -678,7 +677,7 @@ void udp_hostfwd_readable(struct user_stack *s, struct hostfwd *hf)
 				    s->udp.rxbuf + (size_t)i * UDP_DGRAM_MAX, (size_t)lens[i]);
 		}
 		if (s->guest_busy) {
-			loop_fd_mod(&hf->h, 0);
+			stack_fd_mod(&hf->h, 0);
 			break;
 		}
 		if (n < UDP_RECV_BATCH)
@@ -843,7 +842,7 @@ bad:
 void udp_info_usernet(struct user_stack *s, struct sbuf *out)
 {
 	struct udp_state *u = &s->udp;
-	uint64_t now = loop_now_ms();
+	uint64_t now = stack_now_ms(s);
 
 	if (!u->flows)
 		return;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/loop.h"
+#include "env.h"
 #include "../core/util.h"
 
 struct user_stack;
@@ -42,11 +42,12 @@ struct udp_flow;
  * @npaused:	flows whose socket reading is paused (guest_busy)
  * @rxbuf:	UDP_RECV_BATCH * UDP_DGRAM_MAX bytes, allocated on first use
  * @stats_evicted: flows evicted because the table was full
+ * @seed:	this instance's hash seed (random)
  */
 struct udp_state {
 	struct udp_flow *flows;
 	unsigned nflows;
-	struct loop_timer timer;
+	struct stack_timer timer;
 	int32_t *hash;
 	int32_t free;
 	int32_t lru_head, lru_tail;
@@ -54,6 +55,7 @@ struct udp_state {
 	unsigned npaused;
 	uint8_t *rxbuf;
 	uint64_t stats_evicted;
+	uint32_t seed;
 };
 
 void udp_init(struct user_stack *s);

@@ -14,9 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
 #include "sink.h"
@@ -32,21 +29,17 @@
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static bool in_netns;
 
+/* user_new() - a stack with @spec's options and its test host (sink.h) */
 static struct user_stack *user_new(const char *id, const char *spec, struct sink **k)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
-	struct user_stack *s = NULL;
 
-	if (opts_parse(&o, spec, NULL, &e) == 0 && netdev_user.init(&o, id, NULL, &e) == 0)
-		s = (struct user_stack *)(void *)net_find(id);
-	opts_free(&o);
-	if (!s) {
-		fprintf(stderr, "  user netdev '%s': %s\n", spec, e.msg);
+	*k = sink_new(id, spec, &e);
+	if (!*k) {
+		fprintf(stderr, "  user stack '%s': %s\n", spec, e.msg);
 		return NULL;
 	}
-	*k = (struct sink *)(void *)net_client_new(&sink_ops, &s->nc, "sink", NULL);
-	return s;
+	return (*k)->s;
 }
 
 static struct in_addr a4(const char *s)
@@ -94,15 +87,15 @@ static size_t guest_icmp(uint8_t *f, const char *src, const char *dst, uint8_t t
 
 static void guest_send(struct sink *k, const uint8_t *f, size_t len)
 {
-	net_send_buf(&k->nc, f, len, NULL);
+	sink_input(k, f, len);
 }
 
 static void pump(struct sink *k, int want, int ms)
 {
-	uint64_t end = loop_now_ms() + (uint64_t)ms;
+	uint64_t end = sink_real_ms() + (uint64_t)ms;
 
-	while (k->n < want && loop_now_ms() < end)
-		loop_run_once(10);
+	while (k->n < want && sink_real_ms() < end)
+		sink_poll(k, 10);
 }
 
 static uint16_t be16(const uint8_t *p)
@@ -206,8 +199,7 @@ static void test_local_echo(void)
 	guest_send(k, f, guest_icmp(f, "10.0.2.15", "10.0.2.255", ICMP_ECHO, 1, 1, "", 0, 64,
 				    false));
 	CHECK(k->n == 3 && s->icmp.nflows == 0);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	sink_free(k);
 }
 
 static bool set_ping_range(const char *v)
@@ -250,7 +242,7 @@ static void ping_loopback(const char *id)
 	CHECK(s->icmp.nflows == 1 && s->icmp.stats_sent == 2);
 	/* no duplicates (a raw socket also sees the request itself on loopback) */
 	for (int i = 0; i < 10; i++)
-		loop_run_once(5);
+		sink_poll(k, 5);
 	CHECK(k->n == 2);
 
 	icmp_info_usernet(s, &info);
@@ -263,13 +255,12 @@ static void ping_loopback(const char *id)
 				    1, false));
 	CHECK(k->n == 3 && error_ok(k, 2, ICMP_TIME_EXCEEDED, 0, "10.0.2.2", "127.0.0.1", 0xbeef));
 
-	icmp_age(s, ICMP_EXPIRE_MS - 5000);
+	sink_advance(k, ICMP_EXPIRE_MS - 5000);
 	CHECK(s->icmp.nflows == 1);
-	icmp_age(s, 6000);
+	sink_advance(k, 6000);
 	CHECK(s->icmp.nflows == 0);
 out:
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	sink_free(k);
 }
 
 static void test_ping_socket(void)
@@ -310,8 +301,7 @@ static void test_unreachable(void)
 	pump(k, 1, 500);
 	CHECK(k->n == 1 && error_ok(k, 0, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, "10.0.2.2",
 				    "10.99.0.1", 0x77));
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	sink_free(k);
 }
 
 static void test_restrict(void)
@@ -327,8 +317,7 @@ static void test_restrict(void)
 	CHECK(s->stats.restricted == 1 && s->icmp.nflows == 0 && k->n == 0);
 	guest_send(k, f, guest_icmp(f, "10.0.2.15", "10.0.2.2", ICMP_ECHO, 1, 2, "", 0, 64, false));
 	CHECK(k->n == 1 && echo_reply_ok(k, 0, "10.0.2.2", 1, 2, "", 0));
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	sink_free(k);
 }
 
 /* orig_pkt() - an IPv4 packet from the guest as icmp4_error() sees it */
@@ -399,8 +388,7 @@ static void test_error_rules(void)
 	p[0] = 0x4f;	/* header longer than the packet */
 	icmp4_error(s, ICMP_DEST_UNREACH, 1, p, 40, a4("10.0.2.2"));
 	CHECK(k->n == 3);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	sink_free(k);
 }
 
 static void test_table_bound(void)
@@ -417,10 +405,9 @@ static void test_table_bound(void)
 					    "", 0, 64, false));
 	if (s->icmp.nflows)
 		CHECK(s->icmp.nflows == ICMP_FLOWS_MAX);
-	icmp_age(s, ICMP_EXPIRE_MS);
+	sink_advance(k, ICMP_EXPIRE_MS);
 	CHECK(s->icmp.nflows == 0);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	sink_free(k);
 }
 
 /* enter_netns() - a private network namespace with loopback up (root only) */
@@ -446,7 +433,6 @@ int main(void)
 {
 	in_netns = enter_netns();
 	printf("# %s\n", in_netns ? "in a private network namespace" : "in the host namespace");
-	loop_init();
 	RUN(test_local_echo);
 	RUN(test_ping_socket);
 	RUN(test_raw_fallback);
@@ -454,6 +440,5 @@ int main(void)
 	RUN(test_restrict);
 	RUN(test_error_rules);
 	RUN(test_table_bound);
-	loop_fini();
 	TEST_DONE();
 }

@@ -11,12 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
-#include "core/net.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
+#include "sink.h"
 #include "test.h"
 
 #define GUEST_IP "10.0.2.15"
@@ -36,11 +33,6 @@ struct seg {
 	size_t dlen;
 	uint8_t data[2048];
 	bool csum_ok;
-};
-
-struct guest {
-	struct net_client nc;
-	int busy;		/* receive returns 0 (path to the guest busy) */
 };
 
 static struct seg segs[MAXSEG];
@@ -104,49 +96,32 @@ static void parse_frame(const uint8_t *f, size_t len)
 	}
 }
 
-static ssize_t guest_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+/* guest_frame() - the sink's hook: every frame the stack sends to the guest, whole */
+static void guest_frame(struct sink *k, const uint8_t *f, size_t len)
 {
-	struct guest *gu = (struct guest *)(void *)nc;
-	uint8_t f[70000];
-	size_t n;
-
-	if (gu->busy)
-		return 0;
-	n = net_iov_copy(f, sizeof(f), iov, iovcnt);
-	parse_frame(f, n);
-	return (ssize_t)n;
+	parse_frame(f, len);
 }
 
-static const struct net_client_ops guest_ops = {
-	.driver = NET_DRIVER_STREAM,
-	.size = sizeof(struct guest),
-	.receive = guest_receive,
-};
-
-static struct guest *gu;
+static struct sink *gk;		/* the stack's test host (sink.h): fake clock, own epoll */
 static struct user_stack *st;
 static int stack_no;
 
-/* make_stack() - a user netdev linked to the fake guest NIC, guest MAC known */
+/* make_stack() - a stack whose guest records segments, guest MAC known */
 static struct user_stack *make_stack(const char *extra)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
-	char id[32], gid[32], spec[512];
+	char id[32];
 	uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 	struct in_addr ga;
 
-	snprintf(id, sizeof(id), "u%d", stack_no);
-	snprintf(gid, sizeof(gid), "g%d", stack_no++);
-	gu = (struct guest *)(void *)net_client_new(&guest_ops, NULL, "guest", gid);
-	snprintf(spec, sizeof(spec), "user,id=%s%s%s", id, extra ? "," : "", extra ? extra : "");
-	if (opts_parse(&o, spec, "type", &e) < 0 || netdev_user.init(&o, id, &gu->nc, &e) < 0) {
+	snprintf(id, sizeof(id), "u%d", stack_no++);
+	gk = sink_new(id, extra ? extra : "", &e);
+	if (!gk) {
 		fprintf(stderr, "stack: %s\n", e.msg);
-		opts_free(&o);
 		return NULL;
 	}
-	opts_free(&o);
-	st = (struct user_stack *)(void *)net_find(id);
+	gk->on_frame = guest_frame;
+	st = gk->s;
 	inet_aton(GUEST_IP, &ga);
 	arp_learn(st, ga, mac);
 	nsegs = 0;
@@ -155,10 +130,9 @@ static struct user_stack *make_stack(const char *extra)
 
 static void free_stack(void)
 {
-	net_client_free(&st->nc);
-	net_client_free(&gu->nc);
+	sink_free(gk);
 	st = NULL;
-	gu = NULL;
+	gk = NULL;
 }
 
 static uint16_t next_urg;	/* urgent pointer of the next crafted segment */
@@ -225,12 +199,12 @@ static void guest_seg(const char *dst, uint16_t sport, uint16_t dport, uint8_t f
 
 static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };	/* MSS 1460, WS 7 */
 
-/* run() - run the loop until @cond or @ms pass */
+/* RUN_UNTIL() - dispatch socket events until @cond or @ms pass (real time; the fake clock stays) */
 #define RUN_UNTIL(cond, ms)                                                     \
 	do {                                                                    \
-		uint64_t end_ = loop_now_ms() + (ms);                           \
-		while (!(cond) && loop_now_ms() < end_)                         \
-			loop_run_once(10);                                      \
+		uint64_t end_ = sink_real_ms() + (ms);                          \
+		while (!(cond) && sink_real_ms() < end_)                        \
+			sink_poll(gk, 10);                                      \
 	} while (0)
 
 static int find_seg(int from, uint8_t flags, uint8_t mask)
@@ -259,7 +233,7 @@ static int accept_nb(int lfd)
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
 
 	for (int i = 0; i < 200 && poll(&p, 1, 0) == 0; i++)
-		loop_run_once(5);
+		sink_poll(gk, 5);
 	return accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
@@ -267,9 +241,9 @@ static int accept_nb(int lfd)
 static size_t read_all(int fd, uint8_t *buf, size_t n, int ms)
 {
 	size_t got = 0;
-	uint64_t end = loop_now_ms() + (uint64_t)ms;
+	uint64_t end = sink_real_ms() + (uint64_t)ms;
 
-	while (got < n && loop_now_ms() < end) {
+	while (got < n && sink_real_ms() < end) {
 		ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
 
 		if (r > 0)
@@ -277,7 +251,7 @@ static size_t read_all(int fd, uint8_t *buf, size_t n, int ms)
 		else if (r == 0)
 			break;
 		else
-			loop_run_once(5);
+			sink_poll(gk, 5);
 	}
 	return got;
 }
@@ -368,7 +342,11 @@ static void test_handshake_and_data(void)
 	i = find_seg(0, FIN, FIN);
 	CHECK(i >= 0 && segs[i].seq == iss + 6);
 	guest_seg("10.0.2.2", 40000, port, ACK | FIN, 1007, iss + 7, 1024, NULL, 0, NULL, 0);
-	RUN_UNTIL(tcp_count(st) == 0, 3000);
+	RUN_UNTIL(false, 20);
+	CHECK(tcp_count(st) == 1);	/* TIME_WAIT: 2 s of the stack's clock */
+	sink_advance(gk, 1500);
+	CHECK(tcp_count(st) == 1);
+	sink_advance(gk, 600);
 	CHECK(tcp_count(st) == 0);
 out:
 	close(lfd);
@@ -465,9 +443,11 @@ static void test_retransmit(void)
 	i = find_seg(0, ACK, ACK);
 	CHECK(i >= 0 && segs[i].seq == iss + 1 + 1460 && segs[i].dlen == 1460);
 	CHECK(i >= 0 && !memcmp(segs[i].data, big + 1460, 1460));
-	/* no ACK at all: RTO resends from the last acked byte */
+	/* no ACK at all: RTO resends from the last acked byte, once the clock says so */
 	nsegs = 0;
-	RUN_UNTIL(nsegs > 0, 3000);
+	RUN_UNTIL(false, 20);
+	CHECK(nsegs == 0);
+	sink_advance(gk, 3000);
 	CHECK(nsegs > 0 && segs[0].seq == iss + 1 + 1460);
 	/* all acked */
 	nsegs = 0;
@@ -496,7 +476,7 @@ static void test_retransmit(void)
 			err = errno;
 			if (r >= 0 || err != EAGAIN)
 				break;
-			loop_run_once(5);
+			sink_poll(gk, 5);
 		}
 		CHECK(r < 0 && err == ECONNRESET);
 	}
@@ -533,7 +513,7 @@ static void test_bulk_both_ways(void)
 			nsegs = 0;
 			guest_seg("10.0.2.2", 40005, port, ACK, acked, iss + 1, 1024, NULL, 0,
 				  data + off, l);
-			loop_run_once(0);
+			sink_poll(gk, 0);
 			for (int i = 0; i < nsegs; i++)
 				if (segs[i].flags & ACK && segs[i].ack > acked)
 					acked = segs[i].ack;
@@ -543,7 +523,7 @@ static void test_bulk_both_ways(void)
 		if (r > 0)
 			rcvd += (size_t)r;
 		if (off >= sizeof(data) && r <= 0)
-			loop_run_once(1);
+			sink_poll(gk, 1);
 	}
 	CHECK(rcvd == sizeof(data) && !memcmp(got, data, sizeof(data)));
 	/* host -> guest: 1 MiB, the guest acks everything it gets */
@@ -557,7 +537,8 @@ static void test_bulk_both_ways(void)
 				sent += (size_t)r;
 		}
 		nsegs = 0;
-		loop_run_once(1);
+		sink_poll(gk, 1);
+		sink_advance(gk, 1);	/* segments dropped below come back by RTO */
 		for (int i = 0; i < nsegs; i++) {
 			if (segs[i].dlen && segs[i].seq == iss + 1 + rcvd) {
 				memcpy(got + rcvd, segs[i].data, segs[i].dlen);
@@ -589,14 +570,13 @@ static void test_guest_busy(void)
 	CHECK(afd >= 0);
 	if (afd < 0)
 		goto out;
-	gu->busy = 1;
+	gk->blocked = true;
 	nsegs = 0;
 	CHECK(send(afd, big, sizeof(big), 0) == (ssize_t)sizeof(big));
 	RUN_UNTIL(false, 100);
 	CHECK(st->guest_busy);
 	CHECK(nsegs == 0);
-	gu->busy = 0;
-	net_flush_queued(&gu->nc);
+	sink_unblock(gk);
 	RUN_UNTIL(false, 100);
 	for (i = 0; i < nsegs; i++)
 		n += (int)segs[i].dlen;
@@ -683,7 +663,7 @@ static void test_guestfwd_cmd(void)
 	guest_seg("10.0.2.100", 40010, 1234, ACK | PSH, 51, iss + 1, 1024, NULL, 0, "echo me", 7);
 	nsegs = 0;
 	for (int k = 0; k < 200 && got < 7; k++) {
-		loop_run_once(10);
+		sink_poll(gk, 10);
 		for (i = 0; i < nsegs; i++) {
 			if (segs[i].dlen && segs[i].seq == iss + 1 + got && got + segs[i].dlen <= 7) {
 				memcpy(buf + got, segs[i].data, segs[i].dlen);
@@ -771,7 +751,6 @@ static void test_icmp_netns(void)
 
 int main(void)
 {
-	loop_init();
 	RUN(test_handshake_and_data);
 	RUN(test_refused_and_unknown);
 	RUN(test_restrict);
@@ -783,7 +762,5 @@ int main(void)
 	RUN(test_icmp_unreachable);
 	RUN(test_many_conns);
 	RUN(test_icmp_netns);	/* last: leaves the process in an empty network namespace */
-	net_cleanup_all();
-	loop_fini();
 	TEST_DONE();
 }

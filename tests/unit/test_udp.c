@@ -8,6 +8,7 @@
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,9 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/netdev.h"
-#include "cli/opts.h"
-#include "core/loop.h"
 #include "stack/csum.h"
 #include "stack/stack.h"
 #include "sink.h"
@@ -35,21 +33,26 @@ static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static bool in_netns;
 static char resolv_path[64];
 
+static struct sink *cur;	/* the live stack's host, pumped while waiting on a server */
+
+/* user_new() - a stack with @spec's options and its test host (sink.h) */
 static struct user_stack *user_new(const char *id, const char *spec, struct sink **k)
 {
-	struct opts o = { 0 };
 	struct error e = { 0 };
-	struct user_stack *s = NULL;
 
-	if (opts_parse(&o, spec, NULL, &e) == 0 && netdev_user.init(&o, id, NULL, &e) == 0)
-		s = (struct user_stack *)(void *)net_find(id);
-	opts_free(&o);
-	if (!s) {
-		fprintf(stderr, "  user netdev '%s': %s\n", spec, e.msg);
+	*k = cur = sink_new(id, spec, &e);
+	if (!*k) {
+		fprintf(stderr, "  user stack '%s': %s\n", spec, e.msg);
 		return NULL;
 	}
-	*k = (struct sink *)(void *)net_client_new(&sink_ops, &s->nc, "sink", NULL);
-	return s;
+	return (*k)->s;
+}
+
+static void user_free(struct sink *k)
+{
+	if (cur == k)
+		cur = NULL;
+	sink_free(k);
 }
 
 static struct in_addr a4(const char *s)
@@ -104,16 +107,16 @@ static size_t guest_udp(uint8_t *f, const char *src, const char *dst, uint16_t s
 
 static void guest_send(struct sink *k, const uint8_t *f, size_t len)
 {
-	net_send_buf(&k->nc, f, len, NULL);
+	sink_input(k, f, len);
 }
 
 /* pump() - run the loop until the sink holds @want frames or @ms pass */
 static void pump(struct sink *k, int want, int ms)
 {
-	uint64_t end = loop_now_ms() + (uint64_t)ms;
+	uint64_t end = sink_real_ms() + (uint64_t)ms;
 
-	while (k->n < want && loop_now_ms() < end)
-		loop_run_once(10);
+	while (k->n < want && sink_real_ms() < end)
+		sink_poll(k, 10);
 }
 
 static int udp_server(uint16_t *port)
@@ -151,7 +154,13 @@ static ssize_t server_recv(int fd, void *buf, size_t cap, struct sockaddr_in *fr
 					memcpy(ttl, CMSG_DATA(c), sizeof(int));
 			return r;
 		}
-		loop_run_once(10);
+		if (cur) {
+			sink_poll(cur, 10);
+		} else {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			poll(&p, 1, 10);
+		}
 	}
 	return -1;
 }
@@ -256,14 +265,54 @@ static void test_loopback_echo(void)
 	sbuf_free(&info);
 
 	/* expiry: 240 s after the last use */
-	udp_age(s, 200000);
+	sink_advance(k, 200000);
 	CHECK(s->udp.nflows == 1);
-	udp_age(s, 41000);
+	sink_advance(k, 41000);
 	CHECK(s->udp.nflows == 0);
 	close(srv);
 	close(srv2);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
+}
+
+/* test_two_stacks() - two stacks in one process, same guest tuple: each flow answers its own guest */
+static void test_two_stacks(void)
+{
+	struct sink *ka, *kb;
+	struct user_stack *sa = user_new("ua", "resolv-conf=/nonexistent", &ka);
+	struct user_stack *sb = user_new("ub", "resolv-conf=/nonexistent", &kb);
+	uint8_t fb[2050] __attribute__((aligned(8))), *f = fb + 2, buf[64];
+	uint16_t port = 0;
+	int srv = udp_server(&port);
+	struct sockaddr_in from_a, from_b;
+
+	CHECK(sa && sb && srv >= 0);
+	if (!sa || !sb) {
+		sink_free(ka);
+		sink_free(kb);
+		cur = NULL;
+		return;
+	}
+	cur = NULL;	/* server_recv() needs no pumping: guest input is sent at once */
+	guest_send(ka, f, guest_udp(f, "10.0.2.15", "10.0.2.2", 5000, port, "from-a", 6, 64, 0));
+	CHECK(server_recv(srv, buf, sizeof(buf), &from_a, NULL) == 6 && !memcmp(buf, "from-a", 6));
+	guest_send(kb, f, guest_udp(f, "10.0.2.15", "10.0.2.2", 5000, port, "from-b", 6, 64, 0));
+	CHECK(server_recv(srv, buf, sizeof(buf), &from_b, NULL) == 6 && !memcmp(buf, "from-b", 6));
+	CHECK(from_a.sin_port != from_b.sin_port);	/* one host socket per stack's flow */
+	CHECK(sa->udp.nflows == 1 && sb->udp.nflows == 1);
+	sendto(srv, "to-b", 4, 0, (struct sockaddr *)&from_b, sizeof(from_b));
+	sendto(srv, "to-a", 4, 0, (struct sockaddr *)&from_a, sizeof(from_a));
+	for (uint64_t end = sink_real_ms() + 1000; (ka->n < 1 || kb->n < 1) && sink_real_ms() < end;) {
+		sink_poll(ka, 5);
+		sink_poll(kb, 5);
+	}
+	CHECK(ka->n == 1 && ka->len[0] >= 46 && !memcmp(ka->f[0] + 42, "to-a", 4));
+	CHECK(kb->n == 1 && kb->len[0] >= 46 && !memcmp(kb->f[0] + 42, "to-b", 4));
+	/* each flow expires on its own host's clock */
+	sink_advance(ka, 241000);
+	CHECK(sa->udp.nflows == 0 && sb->udp.nflows == 1);
+	close(srv);
+	sink_free(ka);
+	sink_free(kb);
 }
 
 static void test_validation(void)
@@ -311,8 +360,7 @@ static void test_validation(void)
 	CHECK(s->udp.nflows == 1);
 	CHECK(server_recv(srv, buf, sizeof(buf), &from, NULL) < 0);
 	close(srv);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 }
 
 static void test_ttl_and_errors(void)
@@ -360,8 +408,7 @@ static void test_ttl_and_errors(void)
 	guest_send(k, f, guest_udp(f, "10.0.2.15", "255.255.255.255", 5004, port, "b", 1, 1, 0));
 	CHECK(k->n == 5);
 	close(srv);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 }
 
 static void test_broadcast(void)
@@ -384,8 +431,7 @@ static void test_broadcast(void)
 	/* the reply appears from the gateway */
 	CHECK(k->n == 1 && udp_ok(k, 0, "10.0.2.2", port, "10.0.2.15", 5005));
 	close(srv);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 }
 
 static void test_dns(void)
@@ -421,12 +467,11 @@ static void test_dns(void)
 	CHECK(strstr(sbuf_str(&info), "  UDP[9 sec]") || strstr(sbuf_str(&info), "  UDP[10 sec]"));
 	CHECK(strstr(sbuf_str(&info), "10.0.2.3    53") != NULL);
 	sbuf_free(&info);
-	udp_age(s, 9000);
+	sink_advance(k, 9000);
 	CHECK(s->udp.nflows == 1);
-	udp_age(s, 1500);
+	sink_advance(k, 1500);
 	CHECK(s->udp.nflows == 0);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 
 	/* restrict=on drops DNS as libslirp does */
 	snprintf(spec, sizeof(spec), "resolv-conf=%s,restrict=on", resolv_path);
@@ -437,8 +482,7 @@ static void test_dns(void)
 		guest_send(k, f, guest_udp(f, "10.0.2.15", "10.0.2.2", 5006, 53, "query", 5, 64, 0));
 		CHECK(s->stats.restricted == 2 && s->udp.nflows == 0);
 		CHECK(server_recv(srv, buf, sizeof(buf), &from, NULL) < 0);
-		net_client_free(&k->nc);
-		net_client_free(&s->nc);
+		user_free(k);
 	}
 	close(srv);
 }
@@ -482,8 +526,7 @@ static void test_hostfwd(void)
 	CHECK(s->udp.nflows == 0);
 out:
 	close(cli);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 }
 
 static void test_guest_busy(void)
@@ -504,19 +547,17 @@ static void test_guest_busy(void)
 	for (int i = 0; i < 40; i++)
 		sendto(srv, buf, 10, 0, (struct sockaddr *)&from, sizeof(from));
 	for (int i = 0; i < 20; i++)
-		loop_run_once(10);
+		sink_poll(k, 10);
 	/* the first frame was queued: the flow stopped reading, the rest waits in the socket */
 	CHECK(s->guest_busy);
 	CHECK(s->udp.npaused == 1);
-	CHECK(net_queue_len(&k->nc) < 40);
-	k->blocked = false;
-	net_flush_queued(&k->nc);
+	CHECK(k->nq < 40);
+	sink_unblock(k);
 	CHECK(!s->guest_busy && s->udp.npaused == 0);
 	pump(k, 40, 1000);
 	CHECK(k->n == 40);
 	close(srv);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 }
 
 static void test_table_bound(void)
@@ -553,11 +594,10 @@ static void test_table_bound(void)
 	CHECK(s->udp.stats_evicted == 1);
 	guest_send(k, f, guest_udp(f, "10.0.2.15", "10.0.2.2", 10000, port, "x", 1, 64, 0));
 	CHECK(s->udp.stats_evicted == 2 && s->udp.nflows == UDP_FLOWS_MAX);
-	udp_age(s, UDP_EXPIRE_MS);
+	sink_advance(k, UDP_EXPIRE_MS);
 	CHECK(s->udp.nflows == 0);
 	close(srv);
-	net_client_free(&k->nc);
-	net_client_free(&s->nc);
+	user_free(k);
 }
 
 /* enter_netns() - a private network namespace with loopback up (root only) */
@@ -592,8 +632,8 @@ int main(void)
 			perror("write");
 		close(fd);
 	}
-	loop_init();
 	RUN(test_loopback_echo);
+	RUN(test_two_stacks);
 	RUN(test_validation);
 	RUN(test_ttl_and_errors);
 	RUN(test_broadcast);
@@ -601,7 +641,6 @@ int main(void)
 	RUN(test_hostfwd);
 	RUN(test_guest_busy);
 	RUN(test_table_bound);
-	loop_fini();
 	unlink(resolv_path);
 	TEST_DONE();
 }
