@@ -23,7 +23,8 @@ struct sink {
 	uint64_t hash;
 };
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct sink *s = (struct sink *)nc;
 	size_t len = net_iov_size(iov, iovcnt);

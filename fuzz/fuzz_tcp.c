@@ -41,7 +41,8 @@ static uint32_t fz_last_seq;
 static int fz_acc[64];
 static int fz_nacc;
 
-static ssize_t fz_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t fz_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct fz_guest *g = (struct fz_guest *)(void *)nc;
 	uint8_t f[128];

@@ -76,7 +76,8 @@ static int fu_l4_ok(const uint8_t *ip, size_t hl, size_t tot)
 	return 1;
 }
 
-static ssize_t fu_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t fu_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct fu_guest *g = (struct fu_guest *)(void *)nc;
 	size_t len = net_iov_copy(fu_out, sizeof(fu_out), iov, iovcnt);

@@ -173,7 +173,8 @@ static void tap_event(struct loop_fd *h, uint32_t events)
 	tap_update_events(s);
 }
 
-static ssize_t tap_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t tap_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct tap *s = container_of(nc, struct tap, nc);
 	static const uint8_t zero_hdr[TAP_VNET_HDR_LEN];

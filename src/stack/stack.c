@@ -205,7 +205,8 @@ int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr
 	return stack_frame_out(s, f, 34 + len);
 }
 
-static ssize_t stack_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t stack_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct user_stack *s = (struct user_stack *)(void *)nc;
 	size_t len = net_iov_size(iov, iovcnt);

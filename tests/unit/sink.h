@@ -23,7 +23,8 @@ struct sink {
 	uint8_t f[SINK_MAX][2048];
 };
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct sink *k = (struct sink *)(void *)nc;
 

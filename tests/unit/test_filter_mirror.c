@@ -25,7 +25,8 @@ struct rec_client {
 	uint8_t tags[64];
 };
 
-static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct rec_client *r = (struct rec_client *)nc;
 	uint8_t b[16] = { 0 };

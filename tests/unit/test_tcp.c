@@ -104,7 +104,8 @@ static void parse_frame(const uint8_t *f, size_t len)
 	}
 }
 
-static ssize_t guest_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t guest_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct guest *gu = (struct guest *)(void *)nc;
 	uint8_t f[70000];
