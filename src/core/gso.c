@@ -144,10 +144,11 @@ static int gso_parse_ip6(struct gso_frame *f)
 {
 	const uint8_t *ip = f->p + f->l3;
 	size_t end, off = f->l3 + IP6_HLEN;
-	uint8_t nh = ip[6];
+	uint8_t nh;
 
 	if (f->len - f->l3 < IP6_HLEN || (ip[0] >> 4) != 6)
 		return -EINVAL;
+	nh = ip[6];
 	end = f->l3 + IP6_HLEN + rd16(ip + 4);
 	if (end > f->len)
 		return -EINVAL;
