@@ -37,6 +37,16 @@
  *
  * The core allocates ops->size bytes (the backend struct, with struct
  * net_client as its first member) and frees it in net_client_free().
+ *
+ * Offloads: a frame may carry struct net_meta (frame.h: the virtio-net header
+ * fields), sent with net_send_meta(); net_send() sends plain frames. Queues,
+ * filters and hubs keep the metadata with the frame. A receiver declares in
+ * nc->offloads which offloads it takes (0, the default: plain frames only).
+ * Where a frame reaches a receiver that does not take its offloads, the core
+ * hands it over as software segments with complete checksums (gso.c), one
+ * receive call per segment; if receive returns 0 in the middle, the frame
+ * stays queued and delivery resumes at that segment. A frame whose metadata
+ * does not fit its bytes is dropped and counted (stats.rx_bad_meta).
  */
 
 /* The largest frame any client takes (QEMU's NET_BUFSIZE) */
