@@ -59,27 +59,52 @@ static void wr32(uint8_t *p, uint32_t v)
 uint32_t gso_csum(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *p = buf;
-	uint64_t acc = sum;
+	uint64_t a = 0, b = 0;
+	uint32_t w[2];
 
-	/* big-endian 16-bit words, four at a time; a 64-bit sum cannot overflow here */
+	/*
+	 * The one's complement sum does not depend on byte order (RFC 1071): add
+	 * native 32-bit words into 64-bit accumulators (no carry lost below 2^32
+	 * words), fold, and swap to network order once at the end.
+	 */
 	while (len >= 8) {
-		acc += (uint32_t)(p[0] << 8 | p[1]) + (uint32_t)(p[2] << 8 | p[3]) +
-		       (uint32_t)(p[4] << 8 | p[5]) + (uint32_t)(p[6] << 8 | p[7]);
+		memcpy(w, p, 8);
+		a += w[0];
+		b += w[1];
 		p += 8;
 		len -= 8;
 	}
-	while (len >= 2) {
-		acc += (uint32_t)(p[0] << 8 | p[1]);
+	a += b;
+	if (len >= 4) {
+		memcpy(w, p, 4);
+		a += w[0];
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t h;
+
+		memcpy(&h, p, 2);
+		a += h;
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		acc += (uint32_t)p[0] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffff) + (acc >> 16);
-	acc = (acc & 0xffff) + (acc >> 16);
-	return (uint32_t)acc;
+	if (len) {
+		uint8_t last[2] = { p[0], 0 };
+		uint16_t h;
+
+		memcpy(&h, last, 2);
+		a += h;
+	}
+	while (a >> 16)
+		a = (a & 0xffff) + (a >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	a = (uint16_t)(a << 8 | a >> 8);
+#endif
+	a += sum;
+	while (a >> 16)
+		a = (a & 0xffff) + (a >> 16);
+	return (uint32_t)a;
 }
 
 uint16_t gso_csum_fold(uint32_t sum)
