@@ -151,7 +151,7 @@ static void buffer_flush(struct buffer_filter *b)
 
 		if (sender)
 			filter_pass_to_next(&b->f, sender, &iov, 1,
-					    net_meta_is_plain(&h->meta) ? NULL : &h->meta);
+					    h->meta.flags || h->meta.gso_type ? &h->meta : NULL);
 		buffer_pop(b, h);
 	}
 }

@@ -349,11 +349,22 @@ static void net_count_rx(struct net_client *rcv, ssize_t ret, size_t size)
 	}
 }
 
+/* software segments: plain, checksums computed here (so known good) */
+static const struct net_meta net_meta_segment = { .flags = NET_META_F_DATA_VALID };
+
+/* net_meta_or_null() - @meta, or NULL when it says nothing (no offload, no DATA_VALID) */
+static const struct net_meta *net_meta_or_null(const struct net_meta *meta)
+{
+	if (!meta || (net_meta_is_plain(meta) && !(meta->flags & NET_META_F_DATA_VALID)))
+		return NULL;
+	return meta;
+}
+
 /* net_gso_emit() - hand one software segment to the receiver */
 static ssize_t net_gso_emit(void *opaque, const struct iovec *iov, int iovcnt)
 {
 	struct net_client *rcv = opaque;
-	ssize_t ret = rcv->ops->receive(rcv, iov, iovcnt, NULL);
+	ssize_t ret = rcv->ops->receive(rcv, iov, iovcnt, &net_meta_segment);
 
 	net_count_rx(rcv, ret, net_iov_size(iov, iovcnt));
 	return ret;
@@ -377,7 +388,7 @@ static ssize_t net_do_deliver(struct net_client *rcv, const struct iovec *iov, i
 		return (ssize_t)size;
 	if (gso_accepts(meta, rcv->offloads)) {
 		rcv->delivering = true;
-		ret = rcv->ops->receive(rcv, iov, iovcnt, net_meta_is_plain(meta) ? NULL : meta);
+		ret = rcv->ops->receive(rcv, iov, iovcnt, net_meta_or_null(meta));
 		rcv->delivering = false;
 		net_count_rx(rcv, ret, size);
 		return ret;
@@ -456,8 +467,7 @@ ssize_t net_send_meta(struct net_client *sender, const struct iovec *iov, int io
 	sender->stats.tx_bytes += size;
 	if (size > sender->stats.tx_largest)
 		sender->stats.tx_largest = size;
-	if (net_meta_is_plain(meta))
-		meta = NULL;
+	meta = net_meta_or_null(meta);
 	if (sender->filters) {
 		ret = filter_run(sender, sender, FILTER_TX, iov, iovcnt, meta);
 		if (ret)

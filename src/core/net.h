@@ -44,8 +44,10 @@
  * nc->offloads which offloads it takes (0, the default: plain frames only).
  * Where a frame reaches a receiver that does not take its offloads, the core
  * hands it over as software segments with complete checksums (gso.c), one
- * receive call per segment; if receive returns 0 in the middle, the frame
- * stays queued and delivery resumes at that segment. A frame whose metadata
+ * receive call per segment, each with a plain meta flagged
+ * NET_META_F_DATA_VALID (its checksums were just computed: no need to verify
+ * them); if receive returns 0 in the middle, the frame stays queued and
+ * delivery resumes at that segment. A frame whose metadata
  * does not fit its bytes is dropped and counted (stats.rx_bad_meta).
  */
 
@@ -85,8 +87,9 @@ typedef void net_sent_cb(struct net_client *sender, ssize_t ret);
  * struct net_client_ops - what a kind of client does
  * @driver:		QEMU driver type, shown by info network
  * @size:		bytes to allocate for the backend struct (>= sizeof(struct net_client))
- * @receive:		take one frame (see the contract above); @meta is NULL for a plain
- *			frame, else only offloads the client declared in nc->offloads
+ * @receive:		take one frame (see the contract above); @meta is NULL or plain
+ *			(maybe with NET_META_F_DATA_VALID) for a plain frame, else it asks
+ *			only for offloads the client declared in nc->offloads
  * @can_receive:	optional: false to make senders queue without calling receive
  * @cleanup:		optional: release the backend's fds and state (not the struct)
  * @link_status_changed: optional: nc->link_down changed

@@ -39,7 +39,7 @@ static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int i
 		r->tags[r->frames] = b[14];
 	}
 	r->frames++;
-	if (meta)
+	if (!net_meta_is_plain(meta))
 		r->with_meta++;
 	return (ssize_t)len;
 }

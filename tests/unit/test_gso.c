@@ -446,7 +446,7 @@ static void test_malformed(void)
 
 struct rcv {
 	struct net_client nc;
-	int frames, plain, with_meta;
+	int frames, plain, with_meta, valid;
 	size_t largest;
 	int block_after;
 };
@@ -460,10 +460,12 @@ static ssize_t rcv_receive(struct net_client *nc, const struct iovec *iov, int i
 	if (r->block_after >= 0 && r->frames >= r->block_after)
 		return 0;
 	r->frames++;
-	if (meta)
+	if (!net_meta_is_plain(meta))
 		r->with_meta++;
 	else
 		r->plain++;
+	if (meta && (meta->flags & NET_META_F_DATA_VALID))
+		r->valid++;
 	if (len > r->largest)
 		r->largest = len;
 	return (ssize_t)len;
@@ -517,6 +519,7 @@ static void test_core(void)
 	r->largest = 0;
 	CHECK(net_send_meta(a, &v, 1, &m, NULL) > 0);
 	CHECK(r->frames == 14 && r->plain == 14 && r->with_meta == 0);
+	CHECK(r->valid == 14);	/* checksums just computed: flagged valid */
 	CHECK(r->largest == l4 + 32 + 1448);
 	CHECK(b->stats.rx_gso_frames == 1);
 	/* the receiver stalls after 5 segments: the frame waits with its progress */
