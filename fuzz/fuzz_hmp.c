@@ -25,7 +25,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * accepted filter sees a frame in both directions and is removed again.
  */
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	return (ssize_t)net_iov_size(iov, iovcnt);
 }

@@ -319,7 +319,8 @@ static void dgram_event(struct loop_fd *h, uint32_t events)
  * dgram_receive() - take a frame from the peer into a TX slot
  * Return: the size; 0 when the slots are full and the socket too (EAGAIN)
  */
-static ssize_t dgram_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t dgram_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct dgram *s = container_of(nc, struct dgram, nc);
 	size_t size = net_iov_size(iov, iovcnt);

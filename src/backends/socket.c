@@ -174,7 +174,8 @@ static int socket_dgram_start(struct socket_nd *s, int fd)
 
 /* ---- ops ---- */
 
-static ssize_t socket_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t socket_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct socket_nd *s = (struct socket_nd *)nc;
 

@@ -595,7 +595,8 @@ static void stream_child_sent(struct net_client *nc, ssize_t ret)
 	stream_conn_resume(&ch->conn);
 }
 
-static ssize_t stream_child_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t stream_child_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct stream_child *ch = (struct stream_child *)nc;
 
@@ -724,7 +725,8 @@ static int stream_server_start(struct stream *s)
 
 /* ---- the client ops ---- */
 
-static ssize_t stream_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t stream_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct stream *s = (struct stream *)nc;
 

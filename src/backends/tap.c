@@ -9,12 +9,20 @@
  * runs the up-script, and then moves frames between the fd and its peer:
  *
  * RX: up to TAP_READ_BUDGET reads per wakeup. The virtio-net header (when the
- * tap has one) is stripped, because qnet's core carries plain frames; short
- * frames are zero-padded to ETH_ZLEN. When net_send() returns 0 reading stops
- * until the sent callback fires.
+ * tap has one) becomes the frame's metadata (struct net_meta); short frames
+ * are zero-padded to ETH_ZLEN. When net_send() returns 0 reading stops until
+ * the sent callback fires.
  *
- * TX: one writev() per frame, behind a zeroed header when the tap has one.
- * EAGAIN returns 0 (the core keeps the frame) and waits for EPOLLOUT.
+ * TX: one writev() per frame, behind the frame's metadata as a virtio-net
+ * header when the tap has one. EAGAIN returns 0 (the core keeps the frame) and
+ * waits for EPOLLOUT.
+ *
+ * Offloads: a tap with a vnet header enables TUNSETOFFLOAD (csum, TSO4/6, ECN,
+ * and USO4/6 when the kernel knows them; fewer when it refuses), so the kernel
+ * hands qnet 64 KiB TSO frames and partial checksums, and declares the same
+ * set in nc.offloads: the kernel takes such frames from qnet as they are
+ * (qnet's core segments for receivers that do not). vnet_hdr=off: plain
+ * frames both ways, as before.
  *
  * qnet's own option netns=PATH|PID creates the device inside that network
  * namespace: setns() there, open and configure the tap, bring the link up,
@@ -44,6 +52,7 @@
 #include <unistd.h>
 
 #include "../cli/netdev.h"
+#include "../core/gso.h"
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
@@ -53,6 +62,10 @@
 #define TAP_DEFAULT_DOWNSCRIPT "/etc/qemu-ifdown"
 /* sizeof(struct virtio_net_hdr) */
 #define TAP_VNET_HDR_LEN 10
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 /* frames read per wakeup */
 #define TAP_READ_BUDGET 64
 /* iovecs taken as they are on TX; more are flattened into txbuf */
@@ -72,6 +85,7 @@
  * @ifname:	interface name
  * @down_script: path, or NULL for none
  * @rx_dropped:	reads too short to hold a frame
+ * @txhdr:	TX virtio-net header of the frame being written
  * @buf:	RX buffer (header + largest frame)
  * @txbuf:	TX buffer for frames in more than TAP_MAX_IOV pieces
  */
@@ -88,6 +102,7 @@ struct tap {
 	char ifname[IFNAMSIZ];
 	char *down_script;
 	uint64_t rx_dropped;
+	uint8_t txhdr[TAP_VNET_HDR_LEN];
 	uint8_t buf[TAP_VNET_HDR_LEN + NET_BUFSIZE];
 	uint8_t txbuf[NET_BUFSIZE];
 };
@@ -132,6 +147,8 @@ static void tap_read(struct tap *s)
 	for (int n = 0; n < TAP_READ_BUDGET && !s->in_flight; n++) {
 		ssize_t len = read(s->fd, s->buf, sizeof(s->buf));
 		uint8_t *frame = s->buf + s->vnet_hdr_len;
+		struct net_meta meta = { 0 };
+		struct iovec iov;
 
 		if (len < 0 && errno == EINTR)
 			continue;
@@ -154,8 +171,11 @@ static void tap_read(struct tap *s)
 			memset(frame + len, 0, ETH_ZLEN - (size_t)len);
 			len = ETH_ZLEN;
 		}
+		if (s->vnet_hdr_len)
+			gso_vnet_hdr_get(&meta, s->buf);
+		iov = (struct iovec){ .iov_base = frame, .iov_len = (size_t)len };
 		s->in_flight++;
-		if (net_send_buf(&s->nc, frame, (size_t)len, tap_sent) != 0 && s->in_flight)
+		if (net_send_meta(&s->nc, &iov, 1, &meta, tap_sent) != 0 && s->in_flight)
 			s->in_flight--;
 	}
 }
@@ -173,18 +193,20 @@ static void tap_event(struct loop_fd *h, uint32_t events)
 	tap_update_events(s);
 }
 
-static ssize_t tap_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t tap_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct tap *s = container_of(nc, struct tap, nc);
-	static const uint8_t zero_hdr[TAP_VNET_HDR_LEN];
 	struct iovec v[TAP_MAX_IOV + 1];
 	int n = 0;
 	ssize_t r;
 
 	if (s->fd < 0)
 		return -1;
-	if (s->vnet_hdr_len)
-		v[n++] = (struct iovec){ .iov_base = (void *)zero_hdr, .iov_len = s->vnet_hdr_len };
+	if (s->vnet_hdr_len) {
+		gso_vnet_hdr_put(s->txhdr, meta);
+		v[n++] = (struct iovec){ .iov_base = s->txhdr, .iov_len = s->vnet_hdr_len };
+	}
 	if (iovcnt <= TAP_MAX_IOV) {
 		memcpy(&v[n], iov, sizeof(*iov) * (size_t)iovcnt);
 		n += iovcnt;
@@ -600,6 +622,31 @@ static int tap_set_sndbuf(int fd, const struct tap_cfg *c, struct error *e)
 }
 
 /**
+ * tap_set_offload() - TUNSETOFFLOAD with all qnet takes, fewer if the kernel refuses
+ * Return: the NET_OFF_* set the tap accepts from qnet
+ */
+static uint32_t tap_set_offload(int fd)
+{
+	static const struct {
+		unsigned long tun;
+		uint32_t off;
+	} sets[] = {
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+		  NET_OFF_CSUM | NET_OFF_TSO4 | NET_OFF_TSO6 | NET_OFF_TSO_ECN | NET_OFF_USO4 |
+		  NET_OFF_USO6 },
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+		  NET_OFF_CSUM | NET_OFF_TSO4 | NET_OFF_TSO6 | NET_OFF_TSO_ECN },
+		{ TUN_F_CSUM, NET_OFF_CSUM },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
+		if (!ioctl(fd, TUNSETOFFLOAD, sets[i].tun))
+			return sets[i].off;
+	ioctl(fd, TUNSETOFFLOAD, 0UL);
+	return 0;
+}
+
+/**
  * tap_init() - -netdev tap / -net tap
  * Return: 0 or -1 with @e set
  */
@@ -639,10 +686,8 @@ static int tap_init(struct opts *o, const char *id, struct net_client *peer, str
 	s->vnet_hdr_len = vnet_hdr ? TAP_VNET_HDR_LEN : 0;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
 	loop_defer_init(&s->resume, tap_resume, s);
-	if (vnet_hdr) {
-		/* no offloads: the kernel hands us complete frames and checksums */
-		ioctl(fd, TUNSETOFFLOAD, 0UL);
-	}
+	if (vnet_hdr)
+		s->nc.offloads = tap_set_offload(fd);
 	if (tap_set_sndbuf(fd, &c, e) < 0 || tap_vhost(&c, e) < 0)
 		goto fail;
 	if (c.fd || c.fds) {

@@ -86,7 +86,7 @@ static ssize_t user_env_send(void *opaque, const struct iovec *iov, int iovcnt,
 	 * while the stack is inside send.
 	 */
 	u->nc.delivering = true;
-	r = net_send(&u->nc, iov, iovcnt, user_sent_cb);
+	r = net_send_meta(&u->nc, iov, iovcnt, meta, user_sent_cb);
 	u->nc.delivering = was;
 	if (u->nc.queue.count)
 		loop_defer(&u->rx_flush);
@@ -189,11 +189,12 @@ static const struct stack_env user_env = {
 
 /* ---- the net client ---- */
 
-static ssize_t user_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t user_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+			    const struct net_meta *meta)
 {
 	struct user_netdev *u = (struct user_netdev *)(void *)nc;
 
-	stack_input(u->s, iov, iovcnt, NULL);
+	stack_input(u->s, iov, iovcnt, meta);
 	return (ssize_t)net_iov_size(iov, iovcnt);
 }
 

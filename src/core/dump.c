@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "gso.h"
 #include "log.h"
 #include "loop.h"
 
@@ -29,6 +30,10 @@
  * reader such as tshark sees complete records while qnet runs. A record that
  * doesn't fit the buffer is written directly. A failed write closes the file
  * (QEMU's message); later frames are ignored. Frames are never consumed.
+ *
+ * A frame with offloads (a 64 KiB TSO frame, a partial checksum) is written as
+ * a tap without offloads would see it: the software segments, checksums
+ * complete (gso.c). A frame whose metadata does not fit it is not written.
  */
 
 #define PCAP_MAGIC	0xa1b2c3d4u
@@ -72,6 +77,7 @@ struct dump_filter {
 	size_t used;
 	struct loop_defer flush;
 	off_t size;
+	struct gso_scratch gso;
 };
 
 /* dump_write_all() - write @len bytes, retrying short writes and EINTR; 0 or -1 */
@@ -185,17 +191,17 @@ fail:
 	dump_stop(d);
 }
 
-static ssize_t dump_receive(struct filter *f, struct net_client *sender, enum filter_dir dir,
-			    const struct iovec *iov, int iovcnt)
+/* dump_record() - one plain frame into the file (through the buffer); always 1 */
+static ssize_t dump_record(void *opaque, const struct iovec *iov, int iovcnt)
 {
-	struct dump_filter *d = container_of(f, struct dump_filter, f);
+	struct dump_filter *d = opaque;
 	size_t len = net_iov_size(iov, iovcnt);
 	struct pcap_rec_hdr h;
 	struct timespec ts;
 	size_t rec;
 
 	if (d->fd < 0)
-		return 0;
+		return 1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.ts_sec = (uint32_t)ts.tv_sec;
 	h.ts_usec = (uint32_t)(ts.tv_nsec / 1000);
@@ -206,15 +212,30 @@ static ssize_t dump_receive(struct filter *f, struct net_client *sender, enum fi
 	if (d->used + rec > DUMP_BUF_SIZE)
 		dump_flush(d);
 	if (d->fd < 0)
-		return 0;
+		return 1;
 	if (rec > DUMP_BUF_SIZE) {
 		dump_direct(d, &h, iov, iovcnt);
-		return 0;
+		return 1;
 	}
 	memcpy(d->buf + d->used, &h, sizeof(h));
 	net_iov_copy(d->buf + d->used + sizeof(h), h.caplen, iov, iovcnt);
 	d->used += rec;
 	loop_defer(&d->flush);
+	return 1;
+}
+
+static ssize_t dump_receive(struct filter *f, struct net_client *sender, enum filter_dir dir,
+			    const struct iovec *iov, int iovcnt, const struct net_meta *meta)
+{
+	struct dump_filter *d = container_of(f, struct dump_filter, f);
+	unsigned done;
+
+	if (d->fd < 0)
+		return 0;
+	if (net_meta_is_plain(meta))
+		dump_record(d, iov, iovcnt);
+	else
+		gso_segment(&d->gso, iov, iovcnt, meta, 0, &done, dump_record, d);
 	return 0;
 }
 
@@ -231,6 +252,7 @@ static void dump_cleanup(struct filter *f)
 	d->fd = -1;
 	free(d->buf);
 	d->buf = NULL;
+	gso_scratch_free(&d->gso);
 	free(d->file);
 	d->file = NULL;
 }

@@ -246,7 +246,7 @@ void filter_detach_all(struct net_client *nc)
  * status=off are skipped. The first non-zero return consumes the frame.
  */
 ssize_t filter_run(struct net_client *nc, struct net_client *sender, enum filter_dir dir,
-		   const struct iovec *iov, int iovcnt)
+		   const struct iovec *iov, int iovcnt, const struct net_meta *meta)
 {
 	struct filter *f = nc->filters;
 	ssize_t ret;
@@ -260,7 +260,7 @@ ssize_t filter_run(struct net_client *nc, struct net_client *sender, enum filter
 		struct filter *next = dir == FILTER_RX ? f->prev : f->next;
 
 		if (f->on && (f->dir & dir)) {
-			ret = f->ops->receive(f, sender, dir, iov, iovcnt);
+			ret = f->ops->receive(f, sender, dir, iov, iovcnt, meta);
 			if (ret)
 				return ret;
 		}
@@ -300,7 +300,7 @@ void filter_info(struct net_client *nc, struct sbuf *out)
  * queued to @sender's peer without a sent callback.
  */
 ssize_t filter_pass_to_next(struct filter *f, struct net_client *sender,
-			    const struct iovec *iov, int iovcnt)
+			    const struct iovec *iov, int iovcnt, const struct net_meta *meta)
 {
 	size_t size = net_iov_size(iov, iovcnt);
 	enum filter_dir dir;
@@ -316,12 +316,12 @@ ssize_t filter_pass_to_next(struct filter *f, struct net_client *sender,
 	for (next = dir == FILTER_TX ? f->next : f->prev; next;
 	     next = dir == FILTER_TX ? next->next : next->prev) {
 		if (next->on && (next->dir & dir)) {
-			ret = next->ops->receive(next, sender, dir, iov, iovcnt);
+			ret = next->ops->receive(next, sender, dir, iov, iovcnt, meta);
 			if (ret)
 				return ret;
 		}
 	}
-	net_deliver(sender, sender->peer, iov, iovcnt, NULL);
+	net_deliver(sender, sender->peer, iov, iovcnt, meta, NULL);
 	return (ssize_t)size;
 }
 

@@ -56,7 +56,8 @@ struct filter_config {
  * @type:	QOM type name ("filter-dump")
  * @size:	bytes to allocate (struct filter first)
  * @setup:	take the type's own options from @cfg; 0 or -1
- * @receive:	see a frame going in direction @dir; 0 to pass it on, >0 consumed
+ * @receive:	see a frame going in direction @dir (@meta: its offload metadata, NULL if
+ *		plain); 0 to pass it on, >0 consumed
  * @cleanup:	release resources (not the struct)
  * @props:	append ",prop=value..." for info network (after type=)
  * @status_changed: optional: status toggled
@@ -66,7 +67,7 @@ struct filter_ops {
 	size_t size;
 	int (*setup)(struct filter *f, const struct filter_config *cfg, struct error *e);
 	ssize_t (*receive)(struct filter *f, struct net_client *sender, enum filter_dir dir,
-			   const struct iovec *iov, int iovcnt);
+			   const struct iovec *iov, int iovcnt, const struct net_meta *meta);
 	void (*cleanup)(struct filter *f);
 	void (*props)(struct filter *f, struct sbuf *out);
 	void (*status_changed)(struct filter *f);
@@ -123,7 +124,7 @@ struct filter *filter_find(const char *id);
 
 /* filter_run() - core send path hook: run @nc's filters for @dir; >0 consumed */
 ssize_t filter_run(struct net_client *nc, struct net_client *sender, enum filter_dir dir,
-		   const struct iovec *iov, int iovcnt);
+		   const struct iovec *iov, int iovcnt, const struct net_meta *meta);
 /* filter_detach_all() - remove @nc's filters (netdev deletion) */
 void filter_detach_all(struct net_client *nc);
 /* filter_info() - "filters:\n  - id: type=...\n" lines for info network */
@@ -137,7 +138,7 @@ void filter_info(struct net_client *nc, struct sbuf *out);
  * not run, as in QEMU). Return: >0 (size, or what a later filter returned).
  */
 ssize_t filter_pass_to_next(struct filter *f, struct net_client *sender,
-			    const struct iovec *iov, int iovcnt);
+			    const struct iovec *iov, int iovcnt, const struct net_meta *meta);
 /* filter_set_status() - the status setter at run time (calls ops->status_changed) */
 void filter_set_status(struct filter *f, bool on);
 /**

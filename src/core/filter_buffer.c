@@ -40,6 +40,8 @@
 struct buffer_ent {
 	uint32_t len;
 	uint32_t dir;
+	struct net_meta meta;	/* zero: plain */
+	uint16_t pad;
 };
 
 /**
@@ -74,7 +76,7 @@ static size_t ent_size(size_t len)
 
 /* buffer_push() - append a frame; false when a cap is hit */
 static bool buffer_push(struct buffer_filter *b, enum filter_dir dir, const struct iovec *iov,
-			int iovcnt, size_t len)
+			int iovcnt, size_t len, const struct net_meta *meta)
 {
 	size_t need = ent_size(len), at;
 	struct buffer_ent *h;
@@ -102,6 +104,10 @@ static bool buffer_push(struct buffer_filter *b, enum filter_dir dir, const stru
 	h = (struct buffer_ent *)(void *)(b->ring + at);
 	h->len = (uint32_t)len;
 	h->dir = dir;
+	if (meta)
+		h->meta = *meta;
+	else
+		memset(&h->meta, 0, sizeof(h->meta));
 	net_iov_copy(h + 1, len, iov, iovcnt);
 	b->tail = at + need;
 	b->count++;
@@ -144,7 +150,8 @@ static void buffer_flush(struct buffer_filter *b)
 		struct net_client *sender = h->dir == FILTER_TX ? nc : nc ? nc->peer : NULL;
 
 		if (sender)
-			filter_pass_to_next(&b->f, sender, &iov, 1);
+			filter_pass_to_next(&b->f, sender, &iov, 1,
+					    h->meta.flags || h->meta.gso_type ? &h->meta : NULL);
 		buffer_pop(b, h);
 	}
 }
@@ -163,12 +170,12 @@ static void buffer_timer_cb(struct loop_timer *t)
 }
 
 static ssize_t buffer_receive(struct filter *f, struct net_client *sender, enum filter_dir dir,
-			      const struct iovec *iov, int iovcnt)
+			      const struct iovec *iov, int iovcnt, const struct net_meta *meta)
 {
 	struct buffer_filter *b = to_buffer(f);
 	size_t len = net_iov_size(iov, iovcnt);
 
-	if (!buffer_push(b, dir, iov, iovcnt, len))
+	if (!buffer_push(b, dir, iov, iovcnt, len, meta))
 		b->drops++;
 	return (ssize_t)(len ? len : 1);
 }

@@ -8,6 +8,7 @@
 
 #include "chardev.h"
 #include "filter.h"
+#include "gso.h"
 #include "log.h"
 
 /*
@@ -15,8 +16,18 @@
  *
  * Both filters write a frame to their outdev chardev as QEMU's filter_send()
  * does: a 4-byte big-endian length, with vnet_hdr_support=on a 4-byte
- * big-endian vnet header length (the netdev's; 0 for every qnet netdev), then
- * the frame. An empty frame writes nothing.
+ * big-endian vnet header length, then the frame. An empty frame writes nothing.
+ *
+ * Offloads: with vnet_hdr_support=on a frame that carries offload metadata (a
+ * TSO frame from a vnet_hdr tap, a partial checksum) is written whole with its
+ * virtio-net header in front, as QEMU does for a netdev with a vnet header:
+ * length = 10 + frame, vnet header length = 10, the 10-byte header (little
+ * endian), the frame; plain frames keep vnet header length 0 and no header.
+ * Without vnet_hdr_support such a frame is written as its software segments
+ * (gso.c), so the other end gets what a tap without offloads would. The
+ * redirector's indev reads the same framing: a vnet header length of 10 or 12
+ * is taken off the front of the frame into its metadata, 0 means a plain
+ * frame, anything else drops the frame (counted).
  *
  * filter-mirror passes every frame on (return 0), written or not.
  * filter-redirector with an outdev consumes every frame that reaches it (QEMU
@@ -51,7 +62,7 @@
  * @state:	0 length, 1 vnet header length, 2 data
  * @index:	bytes collected in this state
  * @len:	frame length
- * @vnet_len:	vnet header length read (unused: QEMU ignores it too)
+ * @vnet_len:	vnet header length read
  * @hdr:	length bytes collected so far
  * @buf:	frame (NET_BUFSIZE bytes)
  */
@@ -73,7 +84,9 @@ struct redir_rx {
  * @rx:		indev reassembler
  * @send_failed: the last write failed (report only the first of a run)
  * @drops:	frames not written to outdev
- * @bad_frames:	indev frames dropped (empty or oversized)
+ * @bad_frames:	indev frames dropped (empty, oversized, bad vnet header length)
+ * @seg_ret:	first error while writing the software segments of one frame
+ * @gso:	software segmentation scratch
  */
 struct mirror_filter {
 	struct filter f;
@@ -81,9 +94,11 @@ struct mirror_filter {
 	bool vnet_hdr;
 	struct chardev *in, *out;
 	struct redir_rx rx;
+	int seg_ret;
 	bool send_failed;
 	uint64_t drops;
 	uint64_t bad_frames;
+	struct gso_scratch gso;
 };
 
 static inline struct mirror_filter *to_mirror(struct filter *f)
@@ -96,11 +111,13 @@ static inline struct mirror_filter *to_mirror(struct filter *f)
 /**
  * mirror_send() - one record to the outdev; 0 or -errno (QEMU's filter_send())
  */
-static int mirror_send(struct mirror_filter *m, const struct iovec *iov, int iovcnt)
+static int mirror_send_one(struct mirror_filter *m, const struct iovec *iov, int iovcnt,
+			   const struct net_meta *meta)
 {
 	static uint8_t flat[NET_BUFSIZE];
-	struct iovec v[2 + 8];
+	struct iovec v[3 + 8];
 	uint32_t hdr[2];
+	uint8_t vh[NET_VNET_HDR_LEN];
 	size_t size = net_iov_size(iov, iovcnt);
 	int n = 0;
 
@@ -108,9 +125,13 @@ static int mirror_send(struct mirror_filter *m, const struct iovec *iov, int iov
 		return 0;
 	if (!m->out)
 		return -EIO;
-	hdr[0] = htonl((uint32_t)size);
-	hdr[1] = htonl(0);	/* qnet netdevs hand frames over without a vnet header */
+	hdr[0] = htonl((uint32_t)(size + (meta ? NET_VNET_HDR_LEN : 0)));
+	hdr[1] = htonl(meta ? NET_VNET_HDR_LEN : 0);
 	v[n++] = (struct iovec){ .iov_base = hdr, .iov_len = m->vnet_hdr ? 8 : 4 };
+	if (meta) {
+		gso_vnet_hdr_put(vh, meta);
+		v[n++] = (struct iovec){ .iov_base = vh, .iov_len = sizeof(vh) };
+	}
 	if (iovcnt <= 8) {
 		for (int i = 0; i < iovcnt; i++)
 			v[n++] = iov[i];
@@ -119,6 +140,37 @@ static int mirror_send(struct mirror_filter *m, const struct iovec *iov, int iov
 		v[n++] = (struct iovec){ .iov_base = flat, .iov_len = size };
 	}
 	return chardev_write_iov(m->out, v, n);
+}
+
+/* mirror_emit() - one software segment of a frame with offloads */
+static ssize_t mirror_emit(void *opaque, const struct iovec *iov, int iovcnt)
+{
+	struct mirror_filter *m = opaque;
+	int ret = mirror_send_one(m, iov, iovcnt, NULL);
+
+	m->seg_ret = m->seg_ret ? m->seg_ret : ret;
+	return 1;
+}
+
+/**
+ * mirror_send() - one frame to the outdev: whole with its virtio-net header
+ * (vnet_hdr_support=on), else plain or in software segments; 0 or -errno
+ */
+static int mirror_send(struct mirror_filter *m, const struct iovec *iov, int iovcnt,
+		       const struct net_meta *meta)
+{
+	unsigned done;
+
+	if (net_meta_is_plain(meta))
+		return mirror_send_one(m, iov, iovcnt, NULL);
+	if (m->vnet_hdr)
+		return mirror_send_one(m, iov, iovcnt, meta);
+	if (!m->out)
+		return -EIO;
+	m->seg_ret = 0;
+	if (gso_segment(&m->gso, iov, iovcnt, meta, 0, &done, mirror_emit, m) < 0)
+		return -EINVAL;
+	return m->seg_ret;
 }
 
 static void mirror_report(struct mirror_filter *m, const char *what, int ret)
@@ -134,23 +186,24 @@ static void mirror_report(struct mirror_filter *m, const char *what, int ret)
 }
 
 static ssize_t mirror_receive(struct filter *f, struct net_client *sender, enum filter_dir dir,
-			      const struct iovec *iov, int iovcnt)
+			      const struct iovec *iov, int iovcnt, const struct net_meta *meta)
 {
 	struct mirror_filter *m = to_mirror(f);
 
-	mirror_report(m, "mirror", mirror_send(m, iov, iovcnt));
+	mirror_report(m, "mirror", mirror_send(m, iov, iovcnt, meta));
 	return 0;
 }
 
 static ssize_t redirector_receive(struct filter *f, struct net_client *sender,
-				  enum filter_dir dir, const struct iovec *iov, int iovcnt)
+				  enum filter_dir dir, const struct iovec *iov, int iovcnt,
+				  const struct net_meta *meta)
 {
 	struct mirror_filter *m = to_mirror(f);
 	size_t size = net_iov_size(iov, iovcnt);
 
 	if (!m->out)
 		return 0;
-	mirror_report(m, "redirector", mirror_send(m, iov, iovcnt));
+	mirror_report(m, "redirector", mirror_send(m, iov, iovcnt, meta));
 	return (ssize_t)(size ? size : 1);
 }
 
@@ -161,16 +214,30 @@ static void redirector_inject(struct mirror_filter *m, const uint8_t *buf, size_
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct net_client *nc = m->f.nc;
+	struct net_meta meta, *mp = NULL;
 
+	if (m->rx.vnet_len) {
+		/* a virtio-net header in front of the frame: its metadata */
+		if ((m->rx.vnet_len != NET_VNET_HDR_LEN && m->rx.vnet_len != NET_VNET_HDR_MRG_LEN) ||
+		    len < m->rx.vnet_len) {
+			m->bad_frames++;
+			return;
+		}
+		gso_vnet_hdr_get(&meta, buf);
+		if (!net_meta_is_plain(&meta))
+			mp = &meta;
+		iov.iov_base = (void *)(buf + m->rx.vnet_len);
+		iov.iov_len = len -= m->rx.vnet_len;
+	}
 	if (!len) {
 		m->bad_frames++;
 		return;
 	}
 	if (m->f.dir & FILTER_TX)
-		filter_pass_to_next(&m->f, nc, &iov, 1);
+		filter_pass_to_next(&m->f, nc, &iov, 1, mp);
 	/* the filter may not survive a delivery? it does: deliveries never free filters */
 	if ((m->f.dir & FILTER_RX) && nc->peer)
-		filter_pass_to_next(&m->f, nc->peer, &iov, 1);
+		filter_pass_to_next(&m->f, nc->peer, &iov, 1, mp);
 }
 
 /**
@@ -334,6 +401,7 @@ static void mirror_cleanup(struct filter *f)
 	m->in = m->out = NULL;
 	free(m->rx.buf);
 	m->rx.buf = NULL;
+	gso_scratch_free(&m->gso);
 	free(m->indev);
 	free(m->outdev);
 	m->indev = m->outdev = NULL;

@@ -52,7 +52,8 @@ struct hub_port {
 
 static struct hub *hubs;
 
-static ssize_t hub_port_receive(struct net_client *nc, const struct iovec *iov, int iovcnt);
+static ssize_t hub_port_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta);
 static void hub_port_cleanup(struct net_client *nc);
 static void hub_port_peer_drained(struct net_client *nc);
 
@@ -143,6 +144,7 @@ struct net_client *hub_add_port(struct hub *h, const char *name, struct net_clie
 	nc = net_client_new(&hub_port_ops, peer, "hub", name);
 	free(gen);
 	nc->is_netdev = is_netdev;
+	nc->offloads = NET_OFF_ALL;	/* frames cross the hub whole; each receiver gets what it takes */
 	p = (struct hub_port *)(void *)nc;
 	p->hub = h;
 	p->next = h->ports;
@@ -226,12 +228,15 @@ static bool hub_dest_busy(struct hub *h, struct hub_port *src, uint64_t now)
 	return false;
 }
 
-static void hub_forward(struct hub_port *p, const struct iovec *iov, int iovcnt)
+/* hub_forward() - out of port @p, offloads and all: each receiver gets what it accepts */
+static void hub_forward(struct hub_port *p, const struct iovec *iov, int iovcnt,
+			const struct net_meta *meta)
 {
-	net_send(&p->nc, iov, iovcnt, NULL);
+	net_send_meta(&p->nc, iov, iovcnt, meta, NULL);
 }
 
-static ssize_t hub_port_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t hub_port_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct hub_port *src = (struct hub_port *)(void *)nc;
 	struct hub *h = src->hub;
@@ -251,13 +256,13 @@ static ssize_t hub_port_receive(struct net_client *nc, const struct iovec *iov, 
 		m = (eth[0] & 1) ? NULL : hub_mac_slot(h, eth, false);
 		if (m && m->port) {
 			if (m->port != src)
-				hub_forward(m->port, iov, iovcnt);
+				hub_forward(m->port, iov, iovcnt, meta);
 			return (ssize_t)size;
 		}
 	}
 	for (struct hub_port *p = h->ports; p; p = p->next)
 		if (p != src)
-			hub_forward(p, iov, iovcnt);
+			hub_forward(p, iov, iovcnt, meta);
 	return (ssize_t)size;
 }
 

@@ -8,6 +8,7 @@
 
 #include "event.h"
 #include "filter.h"
+#include "gso.h"
 #include "hub.h"
 #include "log.h"
 #include "loop.h"
@@ -44,6 +45,8 @@ struct net_qent {
 	uint32_t dead;		/* purged: skip */
 	struct net_client *sender;
 	net_sent_cb *cb;
+	struct net_meta meta;	/* zero: plain */
+	uint32_t seg_done;	/* software segments of it already delivered */
 };
 #define NET_QENT_WRAP UINT32_MAX
 
@@ -104,7 +107,8 @@ static void net_queue_pop(struct net_queue *q, struct net_qent *e)
 
 /* net_queue_push() - copy a frame in; false if it does not fit */
 static bool net_queue_push(struct net_queue *q, struct net_client *sender, net_sent_cb *cb,
-			   const struct iovec *iov, int iovcnt, size_t len)
+			   const struct iovec *iov, int iovcnt, size_t len,
+			   const struct net_meta *meta, unsigned seg_done)
 {
 	size_t n = net_qent_size(len);
 	size_t limit = cb ? NET_QUEUE_BYTES : NET_QUEUE_NOCB_BYTES;
@@ -139,6 +143,11 @@ static bool net_queue_push(struct net_queue *q, struct net_client *sender, net_s
 	e->dead = 0;
 	e->sender = sender;
 	e->cb = cb;
+	if (meta)
+		e->meta = *meta;
+	else
+		memset(&e->meta, 0, sizeof(e->meta));
+	e->seg_done = seg_done;
 	net_iov_copy(e + 1, len, iov, iovcnt);
 	q->tail += n;
 	q->used += n;
@@ -288,6 +297,10 @@ void net_client_free(struct net_client *nc)
 		if (o != nc && o->queue.count)
 			net_purge_from(o, nc);
 	net_unlink_list(nc);
+	if (nc->gso) {
+		gso_scratch_free(nc->gso);
+		free(nc->gso);
+	}
 	free(nc->name);
 	free(nc->model);
 	free(nc);
@@ -323,32 +336,86 @@ bool net_can_send(const struct net_client *sender)
 	return !peer->delivering && !peer->queue.count && net_can_receive(peer);
 }
 
-/* net_do_deliver() - call receive, keep counters */
-static ssize_t net_do_deliver(struct net_client *rcv, const struct iovec *iov, int iovcnt,
-			      size_t size)
+/* net_count_rx() - counters of one frame @rcv took (ret > 0) or dropped (ret < 0) */
+static void net_count_rx(struct net_client *rcv, ssize_t ret, size_t size)
 {
-	ssize_t ret;
-
-	if (rcv->link_down)
-		return (ssize_t)size;
-	rcv->delivering = true;
-	ret = rcv->ops->receive(rcv, iov, iovcnt);
-	rcv->delivering = false;
 	if (ret > 0) {
 		rcv->stats.rx_frames++;
 		rcv->stats.rx_bytes += size;
+		if (size > rcv->stats.rx_largest)
+			rcv->stats.rx_largest = size;
 	} else if (ret < 0) {
 		rcv->stats.drops++;
 	}
+}
+
+/* software segments: plain, checksums computed here (so known good) */
+static const struct net_meta net_meta_segment = { .flags = NET_META_F_DATA_VALID };
+
+/* net_meta_or_null() - @meta, or NULL when it says nothing (no offload, no DATA_VALID) */
+static const struct net_meta *net_meta_or_null(const struct net_meta *meta)
+{
+	if (!meta || (net_meta_is_plain(meta) && !(meta->flags & NET_META_F_DATA_VALID)))
+		return NULL;
+	return meta;
+}
+
+/* net_gso_emit() - hand one software segment to the receiver */
+static ssize_t net_gso_emit(void *opaque, const struct iovec *iov, int iovcnt)
+{
+	struct net_client *rcv = opaque;
+	ssize_t ret = rcv->ops->receive(rcv, iov, iovcnt, &net_meta_segment);
+
+	net_count_rx(rcv, ret, net_iov_size(iov, iovcnt));
 	return ret;
 }
 
+/**
+ * net_do_deliver() - call receive, keep counters
+ * @seg_done:	in: software segments of this frame already delivered; out (return 0):
+ *		the segment to deliver next
+ *
+ * A frame whose offloads @rcv does not accept goes in software segments; when
+ * receive says 0 in the middle, the frame stays queued with its progress.
+ */
+static ssize_t net_do_deliver(struct net_client *rcv, const struct iovec *iov, int iovcnt,
+			      size_t size, const struct net_meta *meta, unsigned *seg_done)
+{
+	ssize_t ret;
+	int n;
+
+	if (rcv->link_down)
+		return (ssize_t)size;
+	if (gso_accepts(meta, rcv->offloads)) {
+		rcv->delivering = true;
+		ret = rcv->ops->receive(rcv, iov, iovcnt, net_meta_or_null(meta));
+		rcv->delivering = false;
+		net_count_rx(rcv, ret, size);
+		return ret;
+	}
+	if (!rcv->gso)
+		rcv->gso = xzalloc(sizeof(*rcv->gso));
+	rcv->delivering = true;
+	n = gso_segment(rcv->gso, iov, iovcnt, meta, *seg_done, seg_done, net_gso_emit, rcv);
+	rcv->delivering = false;
+	if (n < 0) {
+		rcv->stats.drops++;
+		rcv->stats.rx_bad_meta++;
+		return n;
+	}
+	if (n == 0)
+		return 0;
+	rcv->stats.rx_gso_frames++;
+	return (ssize_t)size;
+}
+
 static ssize_t net_enqueue(struct net_client *sender, struct net_client *rcv,
-			   const struct iovec *iov, int iovcnt, size_t size, net_sent_cb *cb)
+			   const struct iovec *iov, int iovcnt, size_t size,
+			   const struct net_meta *meta, unsigned seg_done, net_sent_cb *cb)
 {
 	if (!rcv->queue.count)
 		rcv->queued_since_ms = loop_now_ms();
-	if (!net_queue_push(&rcv->queue, sender, cb, iov, iovcnt, size)) {
+	if (!net_queue_push(&rcv->queue, sender, cb, iov, iovcnt, size, meta, seg_done)) {
 		rcv->stats.drops++;
 		return -ENOBUFS;
 	}
@@ -356,24 +423,31 @@ static ssize_t net_enqueue(struct net_client *sender, struct net_client *rcv,
 }
 
 ssize_t net_deliver(struct net_client *sender, struct net_client *rcv, const struct iovec *iov,
-		    int iovcnt, net_sent_cb *cb)
+		    int iovcnt, const struct net_meta *meta, net_sent_cb *cb)
 {
 	size_t size = net_iov_size(iov, iovcnt);
+	unsigned seg_done = 0;
 	ssize_t ret;
 
 	if (rcv->deleted)
 		return (ssize_t)size;
 	if (rcv->delivering || rcv->queue.count || !net_can_receive(rcv))
-		return net_enqueue(sender, rcv, iov, iovcnt, size, cb);
-	ret = net_do_deliver(rcv, iov, iovcnt, size);
+		return net_enqueue(sender, rcv, iov, iovcnt, size, meta, 0, cb);
+	ret = net_do_deliver(rcv, iov, iovcnt, size, meta, &seg_done);
 	if (ret == 0) {
 		rcv->receive_disabled = true;
-		ret = net_enqueue(sender, rcv, iov, iovcnt, size, cb);
+		ret = net_enqueue(sender, rcv, iov, iovcnt, size, meta, seg_done, cb);
 	}
 	return ret;
 }
 
 ssize_t net_send(struct net_client *sender, const struct iovec *iov, int iovcnt, net_sent_cb *cb)
+{
+	return net_send_meta(sender, iov, iovcnt, NULL, cb);
+}
+
+ssize_t net_send_meta(struct net_client *sender, const struct iovec *iov, int iovcnt,
+		      const struct net_meta *meta, net_sent_cb *cb)
 {
 	size_t size = net_iov_size(iov, iovcnt);
 	struct net_client *peer = sender->peer;
@@ -391,17 +465,20 @@ ssize_t net_send(struct net_client *sender, const struct iovec *iov, int iovcnt,
 	}
 	sender->stats.tx_frames++;
 	sender->stats.tx_bytes += size;
+	if (size > sender->stats.tx_largest)
+		sender->stats.tx_largest = size;
+	meta = net_meta_or_null(meta);
 	if (sender->filters) {
-		ret = filter_run(sender, sender, FILTER_TX, iov, iovcnt);
+		ret = filter_run(sender, sender, FILTER_TX, iov, iovcnt, meta);
 		if (ret)
 			return ret;
 	}
 	if (peer->filters) {
-		ret = filter_run(peer, sender, FILTER_RX, iov, iovcnt);
+		ret = filter_run(peer, sender, FILTER_RX, iov, iovcnt, meta);
 		if (ret)
 			return ret;
 	}
-	return net_deliver(sender, peer, iov, iovcnt, cb);
+	return net_deliver(sender, peer, iov, iovcnt, meta, cb);
 }
 
 ssize_t net_send_buf(struct net_client *sender, const void *buf, size_t len, net_sent_cb *cb)
@@ -426,10 +503,12 @@ bool net_flush_queued(struct net_client *nc)
 
 		if (!e->dead) {
 			struct iovec iov = { .iov_base = e + 1, .iov_len = e->len };
+			unsigned seg_done = e->seg_done;
 
 			if (nc->ops->can_receive && !nc->ops->can_receive(nc))
 				break;
-			ret = net_do_deliver(nc, &iov, 1, e->len);
+			ret = net_do_deliver(nc, &iov, 1, e->len, &e->meta, &seg_done);
+			e->seg_done = seg_done;
 			if (ret == 0) {
 				nc->receive_disabled = true;
 				break;
@@ -508,18 +587,24 @@ void net_info_network(struct sbuf *out)
 
 void net_info_stats(struct sbuf *out)
 {
-	sbuf_printf(out, "%-20s %-8s %10s %12s %10s %12s %8s %6s %5s\n", "name", "type",
-		    "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops", "queue", "link");
+	sbuf_printf(out, "%-20s %-8s %10s %12s %10s %12s %8s %6s %5s %6s %6s %8s %8s\n",
+		    "name", "type", "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops",
+		    "queue", "link", "rx_max", "tx_max", "sw_gso", "bad_meta");
 	for (struct net_client *nc = net_head; nc; nc = nc->next) {
 		if (nc->deleted)
 			continue;
-		sbuf_printf(out, "%-20s %-8s %10llu %12llu %10llu %12llu %8llu %6u %5s\n",
+		sbuf_printf(out, "%-20s %-8s %10llu %12llu %10llu %12llu %8llu %6u %5s %6llu "
+			    "%6llu %8llu %8llu\n",
 			    nc->name, net_driver_str[nc->ops->driver],
 			    (unsigned long long)nc->stats.rx_frames,
 			    (unsigned long long)nc->stats.rx_bytes,
 			    (unsigned long long)nc->stats.tx_frames,
 			    (unsigned long long)nc->stats.tx_bytes,
 			    (unsigned long long)nc->stats.drops, nc->queue.count,
-			    nc->link_down ? "down" : "up");
+			    nc->link_down ? "down" : "up",
+			    (unsigned long long)nc->stats.rx_largest,
+			    (unsigned long long)nc->stats.tx_largest,
+			    (unsigned long long)nc->stats.rx_gso_frames,
+			    (unsigned long long)nc->stats.rx_bad_meta);
 	}
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "frame.h"
 #include "util.h"
 
 /*
@@ -36,6 +37,18 @@
  *
  * The core allocates ops->size bytes (the backend struct, with struct
  * net_client as its first member) and frees it in net_client_free().
+ *
+ * Offloads: a frame may carry struct net_meta (frame.h: the virtio-net header
+ * fields), sent with net_send_meta(); net_send() sends plain frames. Queues,
+ * filters and hubs keep the metadata with the frame. A receiver declares in
+ * nc->offloads which offloads it takes (0, the default: plain frames only).
+ * Where a frame reaches a receiver that does not take its offloads, the core
+ * hands it over as software segments with complete checksums (gso.c), one
+ * receive call per segment, each with a plain meta flagged
+ * NET_META_F_DATA_VALID (its checksums were just computed: no need to verify
+ * them); if receive returns 0 in the middle, the frame stays queued and
+ * delivery resumes at that segment. A frame whose metadata
+ * does not fit its bytes is dropped and counted (stats.rx_bad_meta).
  */
 
 /* The largest frame any client takes (QEMU's NET_BUFSIZE) */
@@ -65,6 +78,7 @@ extern const char *const net_driver_str[NET_DRIVER__MAX];
 
 struct net_client;
 struct filter;
+struct gso_scratch;
 
 /* net_sent_cb - the frame a sender was told 0 for has left the queue */
 typedef void net_sent_cb(struct net_client *sender, ssize_t ret);
@@ -73,7 +87,9 @@ typedef void net_sent_cb(struct net_client *sender, ssize_t ret);
  * struct net_client_ops - what a kind of client does
  * @driver:		QEMU driver type, shown by info network
  * @size:		bytes to allocate for the backend struct (>= sizeof(struct net_client))
- * @receive:		take one frame (see the contract above)
+ * @receive:		take one frame (see the contract above); @meta is NULL or plain
+ *			(maybe with NET_META_F_DATA_VALID) for a plain frame, else it asks
+ *			only for offloads the client declared in nc->offloads
  * @can_receive:	optional: false to make senders queue without calling receive
  * @cleanup:		optional: release the backend's fds and state (not the struct)
  * @link_status_changed: optional: nc->link_down changed
@@ -82,7 +98,8 @@ typedef void net_sent_cb(struct net_client *sender, ssize_t ret);
 struct net_client_ops {
 	enum net_driver driver;
 	size_t size;
-	ssize_t (*receive)(struct net_client *nc, const struct iovec *iov, int iovcnt);
+	ssize_t (*receive)(struct net_client *nc, const struct iovec *iov, int iovcnt,
+			   const struct net_meta *meta);
 	bool (*can_receive)(struct net_client *nc);
 	void (*cleanup)(struct net_client *nc);
 	void (*link_status_changed)(struct net_client *nc);
@@ -94,12 +111,17 @@ struct net_client_ops {
  * @rx_frames, @rx_bytes:	frames delivered to this client (it received them)
  * @tx_frames, @tx_bytes:	frames this client sent towards its peer
  * @drops:			frames meant for this client that were dropped
- *				(queue full, receive error, oversized)
+ *				(queue full, receive error, oversized, bad metadata)
+ * @rx_largest, @tx_largest:	largest frame received / sent
+ * @rx_gso_frames:		offload frames segmented or checksummed in software for it
+ * @rx_bad_meta:		frames for it dropped because their metadata did not fit them
  */
 struct net_stats {
 	uint64_t rx_frames, rx_bytes;
 	uint64_t tx_frames, tx_bytes;
 	uint64_t drops;
+	uint64_t rx_largest, tx_largest;
+	uint64_t rx_gso_frames, rx_bad_meta;
 };
 
 /**
@@ -136,6 +158,9 @@ struct net_queue {
  * @next:		global list, creation order
  * @last_drain_ms:	when net_flush_queued() last delivered a queued frame
  * @queued_since_ms:	when the incoming queue last went from empty to not empty
+ * @offloads:		NET_OFF_* set this client accepts as a receiver (0: plain frames only);
+ *			the core segments and checksums in software (gso.c) for the rest
+ * @gso:		private: software offload scratch, allocated on first use
  * @delivering:		private: re-entrancy guard
  * @deleted:		private: being freed
  */
@@ -155,6 +180,8 @@ struct net_client {
 	struct net_client *next;
 	uint64_t last_drain_ms;
 	uint64_t queued_since_ms;
+	uint32_t offloads;
+	struct gso_scratch *gso;
 	bool delivering;
 	bool deleted;
 };
@@ -190,13 +217,20 @@ struct net_client *net_first(void);
  *	   <0 dropped.
  */
 ssize_t net_send(struct net_client *sender, const struct iovec *iov, int iovcnt, net_sent_cb *cb);
+/**
+ * net_send_meta() - net_send() of a frame with offload metadata (@meta NULL: plain);
+ * the receiver gets it as it is if it accepts the offloads, else in software segments
+ */
+ssize_t net_send_meta(struct net_client *sender, const struct iovec *iov, int iovcnt,
+		      const struct net_meta *meta, net_sent_cb *cb);
 ssize_t net_send_buf(struct net_client *sender, const void *buf, size_t len, net_sent_cb *cb);
 /**
  * net_deliver() - hand a frame to @receiver directly, skipping filters; used
  * by filters that pass a held frame on, and by hubs
  */
 ssize_t net_deliver(struct net_client *sender, struct net_client *receiver,
-		    const struct iovec *iov, int iovcnt, net_sent_cb *cb);
+		    const struct iovec *iov, int iovcnt, const struct net_meta *meta,
+		    net_sent_cb *cb);
 
 /* net_can_send() - @sender's peer would take a frame now */
 bool net_can_send(const struct net_client *sender);

@@ -27,7 +27,8 @@ struct tpeer {
 	uint8_t first_bytes[64];
 };
 
-static ssize_t tpeer_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t tpeer_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct tpeer *p = container_of(nc, struct tpeer, nc);
 

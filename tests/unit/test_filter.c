@@ -27,7 +27,8 @@ struct rec_client {
 	size_t last_len;
 };
 
-static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct rec_client *r = (struct rec_client *)nc;
 
@@ -224,7 +225,7 @@ static void test_position(void)
 static char walk_log[512];
 
 static ssize_t log_receive(struct filter *f, struct net_client *sender, enum filter_dir dir,
-			   const struct iovec *iov, int iovcnt)
+			   const struct iovec *iov, int iovcnt, const struct net_meta *meta)
 {
 	size_t n = strlen(walk_log);
 
@@ -296,9 +297,9 @@ static void test_walk(void)
 
 	/* filter_run() on its own, and on a client without filters */
 	walk_log[0] = '\0';
-	CHECK(filter_run(cli_a, cli_a, FILTER_TX, NULL, 0) == 0);
+	CHECK(filter_run(cli_a, cli_a, FILTER_TX, NULL, 0, NULL) == 0);
 	CHECK_STR(walk_log, "a1:tx a2:tx a4:tx a5:tx");
-	CHECK(filter_run(cli_c, cli_c, FILTER_TX, NULL, 0) == 0);
+	CHECK(filter_run(cli_c, cli_c, FILTER_TX, NULL, 0, NULL) == 0);
 
 	swap_ops(cli_a, &filter_dump_ops);
 	swap_ops(cli_b, &filter_dump_ops);

@@ -23,11 +23,13 @@
 struct rec_client {
 	struct net_client nc;
 	int frames;
+	int with_meta;
 	size_t lens[64];
 	uint8_t tags[64];
 };
 
-static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct rec_client *r = (struct rec_client *)nc;
 	uint8_t b[16] = { 0 };
@@ -39,6 +41,8 @@ static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int i
 		r->tags[r->frames] = b[14];
 	}
 	r->frames++;
+	if (!net_meta_is_plain(meta))
+		r->with_meta++;
 	return (ssize_t)len;
 }
 
@@ -81,6 +85,7 @@ static int chardev(const char *fmt, struct error *e)
 static void reset(void)
 {
 	ra->frames = rb->frames = 0;
+	ra->with_meta = rb->with_meta = 0;
 }
 
 /* send() - a frame of @len bytes from a to b, payload byte 14 = @tag */
@@ -404,6 +409,127 @@ static void test_buffer(void)
 	CHECK(rb->tags[0] == 0 && rb->tags[10] == 10);
 }
 
+/* tso_frame() - Ethernet + IPv4 + TCP + 4000 bytes, and TSO metadata for 4 segments of 1000 */
+static size_t tso_frame(uint8_t *f, struct net_meta *m)
+{
+	size_t len = 14 + 20 + 20 + 4000;
+
+	memset(f, 0, len);
+	f[0] = 2, f[6] = 2, f[11] = 1;
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8), f[17] = (uint8_t)(len - 14);
+	f[22] = 64, f[23] = 6;
+	f[26] = 10, f[29] = 1, f[30] = 10, f[33] = 2;
+	f[46] = 5 << 4;
+	f[47] = 0x18;
+	for (size_t i = 54; i < len; i++)
+		f[i] = (uint8_t)i;
+	*m = (struct net_meta){ .flags = NET_META_F_NEEDS_CSUM, .gso_type = NET_META_GSO_TCPV4,
+				.hdr_len = 54, .gso_size = 1000, .csum_start = 34, .csum_offset = 16 };
+	return len;
+}
+
+/* offloads through filters: mirror with and without vnet_hdr_support, redirector indev
+ * headers, buffer keeping metadata, dump writing segments */
+static void test_offload_filters(void)
+{
+	static uint8_t f[8192], buf[1 << 16];
+	struct net_meta m;
+	struct iovec v;
+	struct error e;
+	size_t lens[8], n;
+	uint32_t l;
+	int fd;
+
+	v.iov_base = f;
+	v.iov_len = tso_frame(f, &m);
+	/* vnet_hdr_support=on: the frame whole, behind its virtio-net header */
+	fd = connect_unix("m0.sock");
+	spin(20);
+	CHECK(add("filter-mirror,id=mm,netdev=a,outdev=m0,queue=tx,vnet_hdr_support=on", &e) == 0);
+	reset();
+	CHECK(net_send_meta(&ra->nc, &v, 1, &m, NULL) > 0);
+	CHECK(rb->frames == 4 && rb->with_meta == 0);	/* b takes no offloads: segments */
+	spin(20);
+	n = read_all(fd, buf, sizeof(buf));
+	CHECK(n == 8 + 10 + v.iov_len);
+	memcpy(&l, buf, 4);
+	CHECK(ntohl(l) == 10 + v.iov_len);
+	memcpy(&l, buf + 4, 4);
+	CHECK(ntohl(l) == 10);
+	CHECK(buf[8] == NET_META_F_NEEDS_CSUM && buf[9] == NET_META_GSO_TCPV4);
+	CHECK(buf[12] == (1000 & 0xff) && buf[13] == (1000 >> 8) && buf[14] == 34 &&
+	      buf[16] == 16);
+	CHECK(!memcmp(buf + 18, f, v.iov_len));
+	CHECK(filter_object_del("mm", &e) == 0);
+	/* off: software segments, plain records */
+	CHECK(add("filter-mirror,id=mm,netdev=a,outdev=m0,queue=tx", &e) == 0);
+	CHECK(net_send_meta(&ra->nc, &v, 1, &m, NULL) > 0);
+	spin(20);
+	n = read_all(fd, buf, sizeof(buf));
+	CHECK(parse_records(buf, n, false, lens, 8) == 4);
+	CHECK(lens[0] == 1054 && lens[3] == 1054);
+	CHECK(filter_object_del("mm", &e) == 0);
+	close(fd);
+	spin(20);
+
+	/* redirector indev: a 10-byte header becomes metadata */
+	static uint8_t in[8 + 10 + 8192];
+	uint32_t h[2] = { htonl((uint32_t)(10 + v.iov_len)), htonl(10) };
+
+	memcpy(in, h, 8);
+	memcpy(in + 8, (uint8_t[10]){ 1, 1, 54, 0, 0xe8, 3, 34, 0, 16, 0 }, 10);
+	memcpy(in + 18, f, v.iov_len);
+	CHECK(add("filter-redirector,id=rr,netdev=a,queue=rx,indev=i0,vnet_hdr_support=on",
+		  &e) == 0);
+	reset();
+	ra->nc.offloads = NET_OFF_ALL;
+	chardev_test_feed(chardev_find("i0"), in, 18 + v.iov_len);
+	CHECK(ra->frames == 1 && ra->with_meta == 1 && ra->lens[0] == v.iov_len);
+	reset();
+	ra->nc.offloads = 0;
+	chardev_test_feed(chardev_find("i0"), in, 18 + v.iov_len);
+	CHECK(ra->frames == 4 && ra->with_meta == 0 && ra->lens[0] == 1054);
+	/* a vnet header length of 7: dropped */
+	h[0] = htonl(7 + 60);
+	h[1] = htonl(7);
+	memcpy(in, h, 8);
+	reset();
+	chardev_test_feed(chardev_find("i0"), in, 8 + 7 + 60);
+	CHECK(ra->frames == 0);
+	CHECK(filter_object_del("rr", &e) == 0);
+
+	/* filter-buffer keeps the metadata of what it holds */
+	CHECK(add("filter-buffer,id=bb,netdev=a,interval=1000000", &e) == 0);
+	reset();
+	rb->nc.offloads = NET_OFF_ALL;
+	net_send_meta(&ra->nc, &v, 1, &m, NULL);
+	CHECK(rb->frames == 0);
+	CHECK(filter_object_del("bb", &e) == 0);
+	CHECK(rb->frames == 1 && rb->with_meta == 1);
+	rb->nc.offloads = 0;
+
+	/* filter-dump writes the segments a tap without offloads would see */
+	char spec[160], path[96];
+	FILE *pf;
+
+	snprintf(path, sizeof(path), "%s/o.pcap", tmpdir);
+	snprintf(spec, sizeof(spec), "filter-dump,id=dd,netdev=a,file=%s", path);
+	CHECK(add(spec, &e) == 0);
+	net_send_meta(&ra->nc, &v, 1, &m, NULL);
+	CHECK(filter_object_del("dd", &e) == 0);
+	pf = fopen(path, "rb");
+	CHECK(pf != NULL);
+	if (pf) {
+		n = fread(buf, 1, sizeof(buf), pf);
+		fclose(pf);
+		CHECK(n == 24 + 4 * (16 + 1054));
+		memcpy(&l, buf + 24 + 8, 4);
+		CHECK(l == 1054);
+	}
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/qnet-mirror.XXXXXX");
@@ -417,6 +543,7 @@ int main(void)
 	RUN(test_mirror_framing);
 	RUN(test_redirector);
 	RUN(test_buffer);
+	RUN(test_offload_filters);
 	net_cleanup_all();
 	chardev_cleanup_all();
 	loop_fini();

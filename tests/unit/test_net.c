@@ -20,7 +20,8 @@ struct sink {
 	int next_seq;
 };
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct sink *s = (struct sink *)(void *)nc;
 

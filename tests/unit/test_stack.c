@@ -500,7 +500,8 @@ struct rec_guest {
 	size_t last_len;
 };
 
-static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t rec_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+			   const struct net_meta *meta)
 {
 	struct rec_guest *g = (struct rec_guest *)(void *)nc;
 

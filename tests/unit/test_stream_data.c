@@ -233,7 +233,8 @@ struct sink {
 	bool blocked;
 };
 
-static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t sink_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	struct sink *s = (struct sink *)(void *)nc;
 
@@ -269,7 +270,8 @@ static void owner_event(struct stream_conn *c, enum stream_conn_event ev, int er
 		o->downs++;
 }
 
-static ssize_t owner_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t owner_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				const struct net_meta *meta)
 {
 	return stream_conn_receive(&((struct owner *)(void *)nc)->conn, iov, iovcnt);
 }
