@@ -10,7 +10,9 @@
 
 #include "../cli/netdev.h"
 #include "../core/hub.h"
+#include "../core/cursor.h"
 #include "../core/log.h"
+#include "../core/wire.h"
 #include "csum.h"
 #include "stack.h"
 
@@ -210,6 +212,7 @@ static ssize_t stack_receive(struct net_client *nc, const struct iovec *iov, int
 	struct user_stack *s = (struct user_stack *)(void *)nc;
 	size_t len = net_iov_size(iov, iovcnt);
 	const uint8_t *f;
+	struct cursor c;
 	uint16_t type;
 
 	/* headers are read through struct pointers: the IP header must be 4-byte aligned */
@@ -219,15 +222,17 @@ static ssize_t stack_receive(struct net_client *nc, const struct iovec *iov, int
 		len = net_iov_copy(s->rx, sizeof(s->rx), iov, iovcnt);
 		f = s->rx;
 	}
-	if (len < 14) {
+	cursor_init_buf(&c, f, len);
+	cursor_skip(&c, WIRE_ETH_TYPE_OFF);
+	type = cursor_be16(&c);
+	if (!cursor_ok(&c)) {
 		s->stats.bad_eth++;
 		return (ssize_t)len;
 	}
-	type = (uint16_t)(f[12] << 8 | f[13]);
-	if (type == ETHERTYPE_ARP && s->cfg.ipv4)
+	if (type == WIRE_ETHERTYPE_ARP && s->cfg.ipv4)
 		arp_input(s, f, len);
-	else if (type == ETHERTYPE_IP && s->cfg.ipv4)
-		ip4_input(s, f + 14, len - 14, f + 6);
+	else if (type == WIRE_ETHERTYPE_IPV4 && s->cfg.ipv4)
+		ip4_input(s, f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, f + WIRE_ETH_ALEN);
 	else
 		s->stats.bad_eth++;
 	return (ssize_t)net_iov_size(iov, iovcnt);
