@@ -169,26 +169,39 @@ static bool icmp_type_is_error(uint8_t type)
 void icmp4_error(struct user_stack *s, uint8_t type, uint8_t code, const uint8_t *orig,
 		 size_t orig_len, struct in_addr src)
 {
-	uint8_t hdr[8] = { type, code };
+	uint8_t hdr[WIRE_ICMP_HLEN] = { type, code };
 	struct in_addr osrc, odst;
 	struct iovec iov[2];
+	struct cursor c;
+	uint8_t vihl, tos, proto;
+	uint16_t frag;
 	size_t ihl, q;
 	uint16_t sum;
 
-	if (orig_len < 20 || (orig[0] >> 4) != 4)
-		return;
-	ihl = (size_t)(orig[0] & 0x0f) * 4;
-	if (ihl < 20 || orig_len < ihl)
+	cursor_init_buf(&c, orig, orig_len);
+	vihl = cursor_u8(&c);
+	tos = cursor_u8(&c);
+	cursor_skip(&c, 4);		/* tot_len, id */
+	frag = cursor_be16(&c);
+	cursor_skip(&c, 1);		/* ttl */
+	proto = cursor_u8(&c);
+	cursor_skip(&c, 2);		/* checksum */
+	cursor_pull(&c, &osrc, WIRE_IP4_ADDR_LEN);
+	cursor_pull(&c, &odst, WIRE_IP4_ADDR_LEN);
+	ihl = (size_t)(vihl & 0x0f) * 4;
+	if (!cursor_ok(&c) || vihl >> 4 != WIRE_IP4_VERSION || ihl < WIRE_IP4_HLEN ||
+	    orig_len < ihl)
 		return;
 	/* RFC 1122 3.2.2: not about non-first fragments, broadcasts, multicasts, nor ICMP errors */
-	if (((orig[6] & 0x1f) << 8 | orig[7]) != 0)
+	if (frag & WIRE_IP4_OFFMASK)
 		return;
-	memcpy(&osrc, &orig[12], 4);
-	memcpy(&odst, &orig[16], 4);
 	if (icmp_is_bcast(s, odst) || icmp_is_bcast(s, osrc) || !osrc.s_addr)
 		return;
-	if (orig[9] == IPPROTO_ICMP && (orig_len <= ihl || icmp_type_is_error(orig[ihl])))
-		return;
+	if (proto == WIRE_IPPROTO_ICMP) {
+		cursor_skip(&c, ihl - WIRE_IP4_HLEN);
+		if (!cursor_remaining(&c) || icmp_type_is_error(cursor_u8(&c)))
+			return;
+	}
 	/* RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes */
 	q = MIN(orig_len, (size_t)ICMP_QUOTE_MAX - 28);
 	iov[0].iov_base = hdr;
@@ -198,7 +211,7 @@ void icmp4_error(struct user_stack *s, uint8_t type, uint8_t code, const uint8_t
 	sum = csum_fold(csum_iov(iov, 2, 0));
 	memcpy(&hdr[2], &sum, 2);
 	s->icmp.stats_errors++;
-	stack_output_ip4(s, src, osrc, IPPROTO_ICMP, (uint8_t)((orig[1] & 0x1e) | 0xc0), iov, 2);
+	stack_output_ip4(s, src, osrc, IPPROTO_ICMP, (uint8_t)((tos & 0x1e) | 0xc0), iov, 2);
 }
 
 int icmp_sock_errqueue(int fd, struct icmp_sockerr *e, void *buf, size_t cap)

@@ -604,7 +604,7 @@ static void udp_nat_readable(struct user_stack *s, int32_t idx)
 
 			if (lens[i] < 0 || !udp_sender4(&names[i], &sin))
 				continue;
-			dns = ntohs(sin.sin_port) == 53;
+			dns = ntohs(sin.sin_port) == WIRE_PORT_DNS;
 			src = stack_translate_in4(s, udp_seen_orig(s, f), &names[i]);
 			udp_touch(s, idx, dns ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS);
 			udp4_output(s, src, ntohs(sin.sin_port), f->gaddr.v4.a4, f->gport,
