@@ -8,6 +8,9 @@
 #include "../core/util.h"
 #include "dgram_io.h"
 
+/* bytes of one slot */
+#define DGRAM_IO_SLOT (NET_BUFSIZE + DGRAM_IO_HEADROOM_MAX)
+
 static void dgram_io_update_events(struct dgram_io *io)
 {
 	uint32_t ev = 0;
@@ -66,8 +69,8 @@ static void dgram_io_resume(struct loop_defer *d)
 static void dgram_io_prepare_slots(struct dgram_io *io)
 {
 	for (unsigned i = 0; i < DGRAM_IO_BATCH; i++) {
-		io->iov[i].iov_base = io->rxbuf + (size_t)i * NET_BUFSIZE;
-		io->iov[i].iov_len = NET_BUFSIZE;
+		io->iov[i].iov_base = io->rxbuf + (size_t)i * DGRAM_IO_SLOT;
+		io->iov[i].iov_len = NET_BUFSIZE + MIN(io->headroom, (size_t)DGRAM_IO_HEADROOM_MAX);
 		memset(&io->msgs[i].msg_hdr, 0, sizeof(io->msgs[i].msg_hdr));
 		io->msgs[i].msg_hdr.msg_iov = &io->iov[i];
 		io->msgs[i].msg_hdr.msg_iovlen = 1;
@@ -182,12 +185,14 @@ static void dgram_io_event(struct loop_fd *h, uint32_t events)
 	dgram_io_update_events(io);
 }
 
-ssize_t dgram_io_receive(struct dgram_io *io, const struct iovec *iov, int iovcnt)
+ssize_t dgram_io_send(struct dgram_io *io, const void *hdr, size_t hlen, const struct iovec *iov,
+		      int iovcnt)
 {
 	size_t size = net_iov_size(iov, iovcnt);
+	uint8_t *slot;
 	unsigned i;
 
-	if (io->fd < 0)
+	if (io->fd < 0 || hlen > DGRAM_IO_HEADROOM_MAX)
 		return -1;
 	if (size > NET_BUFSIZE)
 		return -EMSGSIZE;
@@ -198,9 +203,17 @@ ssize_t dgram_io_receive(struct dgram_io *io, const struct iovec *iov, int iovcn
 		return 0;
 	}
 	i = io->tx_count++;
-	io->tx_iov[i].iov_len = net_iov_copy(io->tx_iov[i].iov_base, NET_BUFSIZE, iov, iovcnt);
+	slot = io->tx_iov[i].iov_base;
+	if (hlen)
+		memcpy(slot, hdr, hlen);
+	io->tx_iov[i].iov_len = hlen + net_iov_copy(slot + hlen, NET_BUFSIZE, iov, iovcnt);
 	loop_defer(&io->txflush);
 	return size ? (ssize_t)size : 1;
+}
+
+ssize_t dgram_io_receive(struct dgram_io *io, const struct iovec *iov, int iovcnt)
+{
+	return dgram_io_send(io, NULL, 0, iov, iovcnt);
 }
 
 void dgram_io_set_dest(struct dgram_io *io, const void *addr, socklen_t len)
@@ -213,7 +226,7 @@ void dgram_io_set_dest(struct dgram_io *io, const void *addr, socklen_t len)
 	for (unsigned i = 0; i < DGRAM_IO_BATCH; i++) {
 		struct msghdr *mh = &io->tx_msgs[i].msg_hdr;
 
-		io->tx_iov[i].iov_base = io->txbuf + (size_t)i * NET_BUFSIZE;
+		io->tx_iov[i].iov_base = io->txbuf + (size_t)i * DGRAM_IO_SLOT;
 		io->tx_iov[i].iov_len = 0;
 		memset(mh, 0, sizeof(*mh));
 		mh->msg_name = len ? &io->dest : NULL;
@@ -232,8 +245,8 @@ void dgram_io_init(struct dgram_io *io, struct net_client *nc, net_sent_cb *sent
 	io->opaque = opaque;
 	io->fd = -1;
 	io->lfd.fd = -1;
-	io->rxbuf = xmalloc((size_t)DGRAM_IO_BATCH * NET_BUFSIZE);
-	io->txbuf = xmalloc((size_t)DGRAM_IO_BATCH * NET_BUFSIZE);
+	io->rxbuf = xmalloc((size_t)DGRAM_IO_BATCH * DGRAM_IO_SLOT);
+	io->txbuf = xmalloc((size_t)DGRAM_IO_BATCH * DGRAM_IO_SLOT);
 	loop_timer_init(&io->retry, dgram_io_retry_timer, io);
 	loop_defer_init(&io->resume, dgram_io_resume, io);
 	loop_defer_init(&io->txflush, dgram_io_tx_flush, io);

@@ -38,11 +38,19 @@
  * with net_flush_queued(). A frame a send rejects for good (no remote bound
  * yet, ENOBUFS...) is dropped and counted.
  *
- * Buffers (DGRAM_IO_BATCH * NET_BUFSIZE each way) are allocated once by
- * dgram_io_init(); pages are touched only as used.
+ * Tunnels: a datagram may carry a header before the frame. The owner sets
+ * @headroom (at most DGRAM_IO_HEADROOM_MAX) before dgram_io_start(): receive
+ * slots then take NET_BUFSIZE + @headroom bytes, and its @deliver hook checks
+ * and strips the header before net_send(); on TX it calls dgram_io_send() with
+ * the header to put in front of the frame.
+ *
+ * Buffers (DGRAM_IO_BATCH slots of NET_BUFSIZE + DGRAM_IO_HEADROOM_MAX bytes
+ * each way) are allocated once by dgram_io_init(); pages are touched only as
+ * used.
  */
 
 #define DGRAM_IO_BATCH 32		/* datagrams per recvmmsg()/sendmmsg() */
+#define DGRAM_IO_HEADROOM_MAX 64	/* tunnel header bytes around a frame (l2tpv3, vxlan) */
 #define DGRAM_IO_UNIX_RETRY_MS 1	/* retry interval for a full unix remote */
 
 struct dgram_io;
@@ -60,6 +68,7 @@ typedef ssize_t dgram_io_deliver_fn(struct dgram_io *io, const uint8_t *buf, siz
  * @sent_cb:	owner's sent callback; it must call dgram_io_sent()
  * @deliver:	RX hook (NULL: net_send_buf() of the datagram as it is)
  * @opaque:	owner's pointer
+ * @headroom:	bytes of tunnel header a datagram may carry beyond a frame (0: none)
  * @fd:		the socket (-1 when none)
  * @lfd:	its loop handle
  * @dest:	where frames go; @dest_len 0 means send() on a connected fd
@@ -82,6 +91,7 @@ struct dgram_io {
 	net_sent_cb *sent_cb;
 	dgram_io_deliver_fn *deliver;
 	void *opaque;
+	size_t headroom;
 	int fd;
 	struct loop_fd lfd;
 	struct sockaddr_storage dest;
@@ -122,6 +132,13 @@ void dgram_io_sent(struct dgram_io *io);
  * Return: the size (>0), 0 when the slots and the socket are full, <0 to drop
  */
 ssize_t dgram_io_receive(struct dgram_io *io, const struct iovec *iov, int iovcnt);
+/**
+ * dgram_io_send() - as dgram_io_receive(), with @hlen bytes of @hdr in front of
+ * the frame in the same datagram (@hlen <= DGRAM_IO_HEADROOM_MAX)
+ * Return: the frame's size (>0), 0 when full, <0 to drop
+ */
+ssize_t dgram_io_send(struct dgram_io *io, const void *hdr, size_t hlen, const struct iovec *iov,
+		      int iovcnt);
 /* dgram_io_fini() - send what is left (best effort), close the fd, free the slots */
 void dgram_io_fini(struct dgram_io *io);
 
