@@ -46,7 +46,7 @@
 #define STREAM_TX_SIZE (256 * 1024)
 
 /* The line QEMU prints (no space after the comma: QEMU's string concatenation) */
-#define STREAM_OVERSIZED_MSG "serious error: oversized packet received,connection terminated."
+#define STREAM_OVERSIZED_MSG REASM_OVERSIZED_MSG
 
 /* struct stream_rx - frame reassembler: the shared one (core/reasm.h), without vnet length */
 struct stream_rx {

@@ -164,7 +164,7 @@ static inline const void *cursor_pull_ptr(struct cursor *c, size_t n, void *scra
 {
 	if (!c->err && n <= c->left) {
 		cursor_next_seg(c);
-		if (n <= c->seg) {
+		if (n <= c->seg && c->p) {
 			const uint8_t *r = c->p;
 
 			c->p += n;

@@ -45,7 +45,7 @@
  * Reading pauses while status=off, as in QEMU.
  */
 
-#define REDIR_OVERSIZED_MSG "serious error: oversized packet received,connection terminated."
+#define REDIR_OVERSIZED_MSG REASM_OVERSIZED_MSG
 
 /**
  * struct mirror_filter - filter-mirror or filter-redirector (QEMU's MirrorState)

@@ -29,6 +29,8 @@
 
 #define REASM_MAX (4096 + 65536)	/* NET_BUFSIZE */
 #define REASM_LEN_SIZE 4		/* WIRE_STREAM_LEN_SIZE */
+/* What QEMU prints when reasm_feed() fails (no space after the comma: QEMU's concatenation) */
+#define REASM_OVERSIZED_MSG "serious error: oversized packet received,connection terminated."
 
 enum reasm_state {
 	REASM_LEN,	/* collecting the length */
