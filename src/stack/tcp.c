@@ -200,16 +200,6 @@ static void tcp_sock_send(struct tcp_conn *c);
 static void tcp_sock_event(struct loop_fd *h, uint32_t events);
 static bool tcp_stage_flush(struct tcp_state *t);
 
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static inline void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
