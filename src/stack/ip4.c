@@ -163,10 +163,10 @@ static bool ip4_reass_add(struct user_stack *s, struct ip4_reass *r, const struc
 	return r->total && r->have == r->total;
 }
 
-static void ip4_fragment(struct user_stack *s, const struct iphdr *ip, size_t tot)
+/* ip4_fragment() - one fragment; @fo: the flags and offset field (host order) */
+static void ip4_fragment(struct user_stack *s, const struct iphdr *ip, size_t tot, uint16_t fo)
 {
 	size_t hl = (size_t)ip->ihl * 4;
-	uint16_t fo = ntohs(ip->frag_off);
 	uint32_t start = (uint32_t)(fo & WIRE_IP4_OFFMASK) * 8;
 	struct ip4_reass *r = ip4_reass_slot(s, ip);
 	struct iphdr *h;
@@ -223,7 +223,7 @@ void ip4_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 	if (src.s_addr != INADDR_ANY && stack_in_net(s, src))
 		arp_learn(s, src, src_mac);
 	if (frag & (WIRE_IP4_FLAG_MF | WIRE_IP4_OFFMASK)) {
-		ip4_fragment(s, ip, tot);
+		ip4_fragment(s, ip, tot, frag);
 		return;
 	}
 	ip4_dispatch(s, ip, tot);
