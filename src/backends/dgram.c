@@ -9,21 +9,9 @@
  * the remote address (or to a multicast group). The option combinations, error
  * texts and info_str strings are QEMU 7.2's.
  *
- * RX: one recvmmsg() per wakeup reads up to DGRAM_BATCH datagrams into fixed
- * slots. They are handed to the peer one by one; when net_send() returns 0 the
- * rest of the batch stays in the slots and reading stops until the sent
- * callback fires, which resumes the batch (from a deferred handler, never
- * re-entering the core) and then the fd.
- *
- * TX: receive() copies the frame into one of DGRAM_BATCH slots and defers a
- * flush, which sends every slot filled during this batch of events with one
- * sendmmsg() (one datagram per frame). When the slots are full, receive()
- * flushes first; if the socket is still full (EAGAIN) it returns 0, so the core
- * keeps the frame. An inet socket then waits for EPOLLOUT. A unix socket that is
- * not connected reports writable even while the remote's queue is full, so it
- * retries from a short timer instead of spinning. Once the slots drain, the
- * core's queue is flushed with net_flush_queued(). A frame a send rejects for
- * good (no remote bound yet, ...) is dropped and counted.
+ * RX and TX go through the batched datagram engine (dgram_io.h): up to
+ * DGRAM_IO_BATCH datagrams per recvmmsg() and per sendmmsg(), with the core's
+ * back-pressure. A unix socket retries a full remote from a short timer.
  *
  * Deliberate differences from QEMU 7.2: a zero-length datagram is dropped
  * instead of stopping the netdev for good; local.type=fd with a multicast
@@ -49,12 +37,8 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "dgram_io.h"
 #include "inet.h"
-
-/* Datagrams read per recvmmsg() */
-#define DGRAM_BATCH 32
-/* Retry interval for a unix socket whose remote was full (ms) */
-#define DGRAM_UNIX_RETRY_MS 1
 
 enum dgram_addr_type { DGRAM_ADDR_NONE, DGRAM_ADDR_INET, DGRAM_ADDR_UNIX, DGRAM_ADDR_VSOCK,
 		       DGRAM_ADDR_FD };
@@ -80,266 +64,32 @@ struct dgram_addr {
 /**
  * struct dgram - one dgram netdev
  * @nc:		the net client (first)
- * @fd:		the datagram socket
- * @lfd:	its loop handle
- * @dest:	where frames go; @dest_len 0 means send() on a connected fd
- * @dest_len:	length of @dest
- * @is_unix:	@dest is a unix address (retry by timer, see the DOC block)
- * @retry:	the unix retry timer
- * @resume:	deferred: continue a paused batch once the sent callback fired
- * @write_wait:	a send hit EAGAIN: waiting to flush the core's queue
- * @dead:	the fd hung up: no more reading
- * @in_flight:	sent callbacks outstanding (0 or 1)
- * @rx_count:	datagrams in the current batch
- * @rx_next:	next one to hand to the peer
- * @msgs, @iov:	recvmmsg slots
- * @rxbuf:	DGRAM_BATCH * NET_BUFSIZE bytes (pages are touched only as used)
+ * @io:		the socket and its batches
  * @unlink_path: unix path qnet bound, removed at cleanup if it is still ours
  * @unlink_dev, @unlink_ino: identity of that socket file
- * @rx_dropped:	datagrams dropped on input (empty or truncated)
- * @txflush:	deferred: send the filled TX slots
- * @tx_head:	first TX slot not sent yet
- * @tx_count:	TX slots filled
- * @tx_msgs, @tx_iov: sendmmsg slots
- * @txbuf:	DGRAM_BATCH * NET_BUFSIZE bytes
- * @tx_dropped:	frames a send rejected for good
  */
 struct dgram {
 	struct net_client nc;
-	int fd;
-	struct loop_fd lfd;
-	struct sockaddr_storage dest;
-	socklen_t dest_len;
-	bool is_unix;
-	struct loop_timer retry;
-	struct loop_defer resume;
-	bool write_wait;
-	bool dead;
-	unsigned in_flight;
-	unsigned rx_count, rx_next;
-	struct mmsghdr msgs[DGRAM_BATCH];
-	struct iovec iov[DGRAM_BATCH];
-	uint8_t *rxbuf;
+	struct dgram_io io;
 	char *unlink_path;
 	dev_t unlink_dev;
 	ino_t unlink_ino;
-	uint64_t rx_dropped;
-	struct loop_defer txflush;
-	unsigned tx_head, tx_count;
-	struct mmsghdr tx_msgs[DGRAM_BATCH];
-	struct iovec tx_iov[DGRAM_BATCH];
-	uint8_t *txbuf;
-	uint64_t tx_dropped;
 };
-
-static void dgram_update_events(struct dgram *s)
-{
-	uint32_t ev = 0;
-
-	if (s->fd < 0 || s->dead)
-		return;
-	if (!s->in_flight && s->rx_next >= s->rx_count)
-		ev |= EPOLLIN;
-	if (s->write_wait && !s->is_unix)
-		ev |= EPOLLOUT;
-	loop_fd_mod(&s->lfd, ev);
-}
 
 static void dgram_sent(struct net_client *nc, ssize_t ret)
 {
 	struct dgram *s = container_of(nc, struct dgram, nc);
 
-	(void)ret;
-	if (s->in_flight)
-		s->in_flight--;
-	loop_defer(&s->resume);
+	dgram_io_sent(&s->io);
 }
 
-/**
- * dgram_deliver() - hand the rest of the current batch to the peer
- * @s:	the netdev
- *
- * Stops at the first frame the core queued (net_send() returned 0 and the sent
- * callback has not fired yet); dgram_resume() continues from there.
- */
-static void dgram_deliver(struct dgram *s)
-{
-	while (!s->in_flight && s->rx_next < s->rx_count) {
-		unsigned i = s->rx_next++;
-		size_t len = s->msgs[i].msg_len;
-
-		if (!len || (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-			s->rx_dropped++;
-			continue;
-		}
-		s->in_flight++;
-		if (net_send_buf(&s->nc, s->iov[i].iov_base, len, dgram_sent) != 0 &&
-		    s->in_flight)
-			s->in_flight--;
-	}
-}
-
-static void dgram_resume(struct loop_defer *d)
-{
-	struct dgram *s = d->opaque;
-
-	dgram_deliver(s);
-	dgram_update_events(s);
-}
-
-static void dgram_prepare_slots(struct dgram *s)
-{
-	for (unsigned i = 0; i < DGRAM_BATCH; i++) {
-		s->iov[i].iov_base = s->rxbuf + (size_t)i * NET_BUFSIZE;
-		s->iov[i].iov_len = NET_BUFSIZE;
-		memset(&s->msgs[i].msg_hdr, 0, sizeof(s->msgs[i].msg_hdr));
-		s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
-		s->msgs[i].msg_hdr.msg_iovlen = 1;
-		s->msgs[i].msg_len = 0;
-	}
-}
-
-static void dgram_read(struct dgram *s)
-{
-	int n;
-
-	if (s->in_flight || s->rx_next < s->rx_count)
-		return;
-	dgram_prepare_slots(s);
-	do {
-		n = recvmmsg(s->fd, s->msgs, DGRAM_BATCH, MSG_DONTWAIT, NULL);
-	} while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return;
-	s->rx_count = (unsigned)n;
-	s->rx_next = 0;
-	dgram_deliver(s);
-}
-
-/* dgram_wait_writable() - the socket is full: retry when it can take more */
-static void dgram_wait_writable(struct dgram *s)
-{
-	s->write_wait = true;
-	if (s->is_unix)
-		loop_timer_arm(&s->retry, DGRAM_UNIX_RETRY_MS);
-	dgram_update_events(s);
-}
-
-/**
- * dgram_tx_send() - send the filled TX slots with sendmmsg()
- * @s:	the netdev
- *
- * Return: true when every slot went out (or was dropped), false on EAGAIN
- */
-static bool dgram_tx_send(struct dgram *s)
-{
-	while (s->tx_head < s->tx_count) {
-		int n;
-
-		do {
-			n = sendmmsg(s->fd, &s->tx_msgs[s->tx_head], s->tx_count - s->tx_head,
-				     MSG_DONTWAIT | MSG_NOSIGNAL);
-		} while (n < 0 && errno == EINTR);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			if (errno == ENOBUFS) {
-				/* the kernel's queue is full: drop, like a lost datagram */
-				s->tx_dropped++;
-				s->nc.stats.drops++;
-				s->tx_head++;
-				continue;
-			}
-			return false;
-		}
-		if (n < 0) {
-			/* this frame can't go (remote not bound...): drop it, go on */
-			s->tx_dropped++;
-			s->nc.stats.drops++;
-			s->tx_head++;
-			continue;
-		}
-		s->tx_head += (unsigned)n;
-	}
-	s->tx_head = s->tx_count = 0;
-	return true;
-}
-
-/* dgram_tx_flush() - deferred: send what receive() collected; on EAGAIN wait */
-static void dgram_tx_flush(struct loop_defer *d)
-{
-	struct dgram *s = d->opaque;
-
-	if (s->fd < 0)
-		return;
-	if (!dgram_tx_send(s))
-		dgram_wait_writable(s);
-}
-
-/* dgram_writable() - the socket can take more: our slots first, then the core's queue */
-static void dgram_writable(struct dgram *s)
-{
-	s->write_wait = false;
-	if (!dgram_tx_send(s)) {
-		dgram_wait_writable(s);
-		return;
-	}
-	net_flush_queued(&s->nc);
-	dgram_update_events(s);
-}
-
-static void dgram_retry_timer(struct loop_timer *t)
-{
-	dgram_writable(t->opaque);
-}
-
-static void dgram_event(struct loop_fd *h, uint32_t events)
-{
-	struct dgram *s = h->opaque;
-
-	if (events & EPOLLERR) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-
-		/* clears a pending ICMP/peer error so it does not fire again */
-		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	}
-	if ((events & EPOLLHUP) && !(events & EPOLLIN)) {
-		/* a connected fd whose peer is gone: stop, as QEMU does */
-		s->dead = true;
-		loop_fd_del(&s->lfd);
-		return;
-	}
-	if (events & EPOLLOUT)
-		dgram_writable(s);
-	if (events & EPOLLIN)
-		dgram_read(s);
-	dgram_update_events(s);
-}
-
-/**
- * dgram_receive() - take a frame from the peer into a TX slot
- * Return: the size; 0 when the slots are full and the socket too (EAGAIN)
- */
+/* dgram_receive() - take a frame from the peer into a TX slot (dgram_io_receive()) */
 static ssize_t dgram_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
-				const struct net_meta *meta)
+			     const struct net_meta *meta)
 {
 	struct dgram *s = container_of(nc, struct dgram, nc);
-	size_t size = net_iov_size(iov, iovcnt);
-	unsigned i;
 
-	if (s->fd < 0)
-		return -1;
-	if (size > NET_BUFSIZE)
-		return -EMSGSIZE;
-	if (s->write_wait)
-		return 0;
-	if (s->tx_count == DGRAM_BATCH && !dgram_tx_send(s)) {
-		dgram_wait_writable(s);
-		return 0;
-	}
-	i = s->tx_count++;
-	s->tx_iov[i].iov_len = net_iov_copy(s->tx_iov[i].iov_base, NET_BUFSIZE, iov, iovcnt);
-	loop_defer(&s->txflush);
-	return size ? (ssize_t)size : 1;
+	return dgram_io_receive(&s->io, iov, iovcnt);
 }
 
 static void dgram_cleanup(struct net_client *nc)
@@ -347,26 +97,12 @@ static void dgram_cleanup(struct net_client *nc)
 	struct dgram *s = container_of(nc, struct dgram, nc);
 	struct stat st;
 
-	loop_defer_cancel(&s->resume);
-	loop_defer_cancel(&s->txflush);
-	loop_timer_cancel(&s->retry);
-	if (s->fd >= 0) {
-		/* best effort for frames still in the slots */
-		if (s->txbuf)
-			dgram_tx_send(s);
-		loop_fd_del(&s->lfd);
-		close(s->fd);
-		s->fd = -1;
-	}
+	dgram_io_fini(&s->io);
 	if (s->unlink_path && !stat(s->unlink_path, &st) && S_ISSOCK(st.st_mode) &&
 	    st.st_dev == s->unlink_dev && st.st_ino == s->unlink_ino)
 		unlink(s->unlink_path);
 	free(s->unlink_path);
 	s->unlink_path = NULL;
-	free(s->rxbuf);
-	s->rxbuf = NULL;
-	free(s->txbuf);
-	s->txbuf = NULL;
 }
 
 static const struct net_client_ops dgram_ops = {
@@ -542,23 +278,10 @@ static int dgram_take_fd(const char *id, const char *str, struct error *e)
 	return fd;
 }
 
-/* dgram_set_dest() - where frames go (@len 0: send() on a connected fd); sets up the TX slots */
+/* dgram_set_dest() - where frames go (@len 0: send() on a connected fd) */
 static void dgram_set_dest(struct dgram *s, const void *addr, socklen_t len)
 {
-	if (len)
-		memcpy(&s->dest, addr, len);
-	s->dest_len = len;
-	for (unsigned i = 0; i < DGRAM_BATCH; i++) {
-		struct msghdr *mh = &s->tx_msgs[i].msg_hdr;
-
-		s->tx_iov[i].iov_base = s->txbuf + (size_t)i * NET_BUFSIZE;
-		s->tx_iov[i].iov_len = 0;
-		memset(mh, 0, sizeof(*mh));
-		mh->msg_name = len ? &s->dest : NULL;
-		mh->msg_namelen = len;
-		mh->msg_iov = &s->tx_iov[i];
-		mh->msg_iovlen = 1;
-	}
+	dgram_io_set_dest(&s->io, addr, len);
 }
 
 /* dgram_new() - the client around a ready socket; takes @fd */
@@ -569,22 +292,14 @@ static struct dgram *dgram_new(struct net_client *peer, const char *model, const
 	int r;
 
 	s = container_of(net_client_new(&dgram_ops, peer, model, id), struct dgram, nc);
-	s->fd = -1;
-	s->lfd.fd = -1;
-	s->rxbuf = xmalloc((size_t)DGRAM_BATCH * NET_BUFSIZE);
-	s->txbuf = xmalloc((size_t)DGRAM_BATCH * NET_BUFSIZE);
-	loop_timer_init(&s->retry, dgram_retry_timer, s);
-	loop_defer_init(&s->resume, dgram_resume, s);
-	loop_defer_init(&s->txflush, dgram_tx_flush, s);
-	dgram_set_dest(s, NULL, 0);
-	r = loop_fd_add(&s->lfd, fd, EPOLLIN, dgram_event, s);
+	dgram_io_init(&s->io, &s->nc, dgram_sent, s);
+	r = dgram_io_start(&s->io, fd);
 	if (r < 0) {
 		err_set_errno(e, -r, "can't watch datagram socket");
 		close(fd);
 		net_client_free(&s->nc);
 		return NULL;
 	}
-	s->fd = fd;
 	return s;
 }
 
@@ -689,7 +404,7 @@ static int dgram_init_unix(const struct dgram_addr *local, const struct dgram_ad
 	if (!s)
 		return -1;
 	dgram_set_dest(s, &rsun, rlen);
-	s->is_unix = true;
+	s->io.is_unix = true;
 	if (!local->abstract && !stat(local->path, &st)) {
 		s->unlink_path = xstrdup(local->path);
 		s->unlink_dev = st.st_dev;
@@ -739,7 +454,7 @@ static int dgram_init_fd(const struct dgram_addr *local, const char *id,
 	s = dgram_new(peer, "dgram", id, fd, e);
 	if (!s)
 		return -1;
-	s->is_unix = ss.ss_family == AF_UNIX;
+	s->io.is_unix = ss.ss_family == AF_UNIX;
 	net_set_info_str(&s->nc, "fd=%d %s", fd, family);
 	return 0;
 }

@@ -15,11 +15,9 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "dgram_io.h"
 #include "stream_data.h"
 #include "inet.h"
-
-/* datagrams read per wakeup */
-#define SOCKET_DGRAM_BUDGET 32
 
 enum socket_mode { SOCKET_FD, SOCKET_LISTEN, SOCKET_CONNECT, SOCKET_MCAST, SOCKET_UDP };
 
@@ -30,12 +28,9 @@ enum socket_mode { SOCKET_FD, SOCKET_LISTEN, SOCKET_CONNECT, SOCKET_MCAST, SOCKE
  * @dgram:	true for mcast=, udp= and datagram fds
  * @conn:	stream modes: the framed connection
  * @listen:	listen=: the listening socket (not polled while a peer is connected)
- * @dfd:	datagram modes: the socket
+ * @dio:	datagram modes: the socket and its batches (dgram_io.h)
  * @dst:	datagram modes: where frames go (mcast group or udp remote)
  * @use_send:	datagram fd: send() on the fd instead of sendto(@dst)
- * @dbuf:	datagram receive buffer (NET_BUFSIZE)
- * @dpaused:	net_send() said 0: not reading until the sent callback
- * @dblocked:	receive() said 0 (EAGAIN): net_flush_queued() once writable
  */
 struct socket_nd {
 	struct net_client nc;
@@ -43,11 +38,9 @@ struct socket_nd {
 	bool dgram;
 	struct stream_conn conn;
 	struct loop_fd listen;
-	struct loop_fd dfd;
+	struct dgram_io dio;
 	struct sockaddr_in dst;
 	bool use_send;
-	uint8_t *dbuf;
-	bool dpaused, dblocked;
 };
 
 /* ---- stream modes ---- */
@@ -57,10 +50,7 @@ static void socket_sent(struct net_client *nc, ssize_t ret)
 	struct socket_nd *s = (struct socket_nd *)nc;
 
 	if (s->dgram) {
-		if (s->dpaused && s->dfd.fd >= 0) {
-			s->dpaused = false;
-			loop_fd_mod(&s->dfd, EPOLLIN | (s->dblocked ? EPOLLOUT : 0));
-		}
+		dgram_io_sent(&s->dio);
 		return;
 	}
 	stream_conn_resume(&s->conn);
@@ -107,65 +97,16 @@ static void socket_accept_cb(struct loop_fd *h, uint32_t events)
 
 /* ---- datagram modes ---- */
 
-static void socket_dgram_read(struct socket_nd *s)
-{
-	int budget = SOCKET_DGRAM_BUDGET;
-
-	while (budget-- > 0 && !s->dpaused) {
-		ssize_t n = recv(s->dfd.fd, s->dbuf, NET_BUFSIZE, 0);
-
-		if (n < 0)
-			return;
-		if (n == 0)
-			continue; /* QEMU stops reading forever here; qnet ignores it */
-		if (net_send_buf(&s->nc, s->dbuf, (size_t)n, socket_sent) == 0) {
-			s->dpaused = true;
-			loop_fd_mod(&s->dfd, s->dblocked ? EPOLLOUT : 0);
-		}
-	}
-}
-
-static void socket_dgram_cb(struct loop_fd *h, uint32_t events)
-{
-	struct socket_nd *s = h->opaque;
-
-	if (events & EPOLLOUT) {
-		s->dblocked = false;
-		loop_fd_mod(&s->dfd, s->dpaused ? 0 : EPOLLIN);
-		net_flush_queued(&s->nc);
-	}
-	if ((events & (EPOLLIN | EPOLLERR)) && !s->dpaused)
-		socket_dgram_read(s);
-}
-
-static ssize_t socket_dgram_receive(struct socket_nd *s, const struct iovec *iov, int iovcnt)
-{
-	struct msghdr m;
-	ssize_t r;
-
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = (struct iovec *)iov;
-	m.msg_iovlen = (size_t)iovcnt;
-	if (!s->use_send) {
-		m.msg_name = &s->dst;
-		m.msg_namelen = sizeof(s->dst);
-	}
-	do {
-		r = sendmsg(s->dfd.fd, &m, MSG_DONTWAIT);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		s->dblocked = true;
-		loop_fd_mod(&s->dfd, EPOLLOUT | (s->dpaused ? 0 : EPOLLIN));
-		return 0;
-	}
-	return r < 0 ? -errno : r;
-}
-
+/* socket_dgram_start() - mcast=, udp= or a datagram fd=: the batched engine takes @fd */
 static int socket_dgram_start(struct socket_nd *s, int fd)
 {
 	s->dgram = true;
-	s->dbuf = xmalloc(NET_BUFSIZE);
-	if (set_nonblock(fd) < 0 || loop_fd_add(&s->dfd, fd, EPOLLIN, socket_dgram_cb, s) < 0) {
+	dgram_io_init(&s->dio, &s->nc, socket_sent, s);
+	if (s->use_send)
+		dgram_io_set_dest(&s->dio, NULL, 0);
+	else
+		dgram_io_set_dest(&s->dio, &s->dst, sizeof(s->dst));
+	if (dgram_io_start(&s->dio, fd) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -180,7 +121,7 @@ static ssize_t socket_receive(struct net_client *nc, const struct iovec *iov, in
 	struct socket_nd *s = (struct socket_nd *)nc;
 
 	if (s->dgram)
-		return socket_dgram_receive(s, iov, iovcnt);
+		return dgram_io_receive(&s->dio, iov, iovcnt);
 	return stream_conn_receive(&s->conn, iov, iovcnt);
 }
 
@@ -201,9 +142,8 @@ static void socket_cleanup(struct net_client *nc)
 
 	stream_conn_fini(&s->conn);
 	socket_close_lfd(&s->listen);
-	socket_close_lfd(&s->dfd);
-	free(s->dbuf);
-	s->dbuf = NULL;
+	if (s->dgram)
+		dgram_io_fini(&s->dio);
 }
 
 static const struct net_client_ops socket_ops = {
@@ -219,7 +159,7 @@ static struct socket_nd *socket_new(struct net_client *peer, const char *id, enu
 
 	s->mode = m;
 	s->listen.fd = -1;
-	s->dfd.fd = -1;
+	s->dio.fd = -1;
 	stream_conn_init(&s->conn, &s->nc, socket_sent, socket_conn_event, s);
 	return s;
 }

@@ -19,77 +19,23 @@ static uint8_t stream_rx_chunk[STREAM_RX_CHUNK];
 
 void stream_rx_init(struct stream_rx *rx)
 {
-	memset(rx, 0, sizeof(*rx));
-	rx->buf = xmalloc(NET_BUFSIZE);
+	reasm_init(&rx->r, false);
 }
 
 void stream_rx_reset(struct stream_rx *rx)
 {
-	rx->in_data = false;
-	rx->index = 0;
-	rx->len = 0;
+	reasm_reset(&rx->r);
 }
 
 void stream_rx_fini(struct stream_rx *rx)
 {
-	free(rx->buf);
-	rx->buf = NULL;
-	stream_rx_reset(rx);
-}
-
-/* stream_rx_take_len() - consume length bytes; Return: bytes used */
-static size_t stream_rx_take_len(struct stream_rx *rx, const uint8_t *p, size_t n)
-{
-	size_t take = MIN((size_t)(4 - rx->index), n);
-
-	memcpy(rx->hdr + rx->index, p, take);
-	rx->index += take;
-	if (rx->index == 4) {
-		rx->len = (uint32_t)rx->hdr[0] << 24 | (uint32_t)rx->hdr[1] << 16 |
-			  (uint32_t)rx->hdr[2] << 8 | rx->hdr[3];
-		rx->index = 0;
-		rx->in_data = true;
-	}
-	return take;
+	reasm_fini(&rx->r);
 }
 
 int stream_rx_feed(struct stream_rx *rx, const uint8_t *p, size_t n, stream_frame_cb *cb,
 		   void *opaque)
 {
-	while (n > 0) {
-		size_t want, take;
-
-		if (!rx->in_data) {
-			take = stream_rx_take_len(rx, p, n);
-			p += take;
-			n -= take;
-			continue;
-		}
-		want = (size_t)rx->len - rx->index;
-		take = MIN(want, n);
-		if ((size_t)rx->index + take > NET_BUFSIZE) {
-			/* as QEMU: only once the bytes are really there */
-			stream_rx_reset(rx);
-			return -1;
-		}
-		if (rx->index == 0 && take == want) {
-			/* the whole frame is in the input: no copy */
-			stream_rx_reset(rx);
-			cb(opaque, p, take);
-		} else {
-			memcpy(rx->buf + rx->index, p, take);
-			rx->index += take;
-			if (rx->index >= rx->len) {
-				size_t len = rx->len;
-
-				stream_rx_reset(rx);
-				cb(opaque, rx->buf, len);
-			}
-		}
-		p += take;
-		n -= take;
-	}
-	return 0;
+	return reasm_feed(&rx->r, p, n, cb, opaque);
 }
 
 void stream_set_nodelay(int fd)

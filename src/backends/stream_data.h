@@ -11,6 +11,7 @@
 
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "../core/reasm.h"
 
 /*
  * DOC: Theory of operation
@@ -18,8 +19,9 @@
  * On the wire every frame is a 4-byte big-endian length followed by that
  * many bytes (QEMU's -netdev socket/stream, passt's "qemu" protocol).
  *
- * RX: struct stream_rx reassembles frames from reads split anywhere. It does
- * what QEMU 7.2's net_fill_rstate() does: a length of 0 gives an empty frame
+ * RX: struct stream_rx (core/reasm.c, shared with filter-redirector)
+ * reassembles frames from reads split anywhere. It does what QEMU 7.2's
+ * net_fill_rstate() does: a length of 0 gives an empty frame
  * (emitted when the next byte of input is processed; stream_conn does not pass
  * it on, since QEMU's receivers stall on it), and a frame whose bytes
  * would overflow NET_BUFSIZE (69632) makes the feed fail, after which the
@@ -44,26 +46,15 @@
 #define STREAM_TX_SIZE (256 * 1024)
 
 /* The line QEMU prints (no space after the comma: QEMU's string concatenation) */
-#define STREAM_OVERSIZED_MSG "serious error: oversized packet received,connection terminated."
+#define STREAM_OVERSIZED_MSG REASM_OVERSIZED_MSG
 
-/**
- * struct stream_rx - frame reassembler
- * @in_data:	false: collecting the 4 length bytes; true: collecting the frame
- * @index:	bytes collected in the current state
- * @len:	length of the frame being collected
- * @hdr:	the length bytes collected so far
- * @buf:	frame storage, NET_BUFSIZE bytes (allocated by stream_rx_init)
- */
+/* struct stream_rx - frame reassembler: the shared one (core/reasm.h), without vnet length */
 struct stream_rx {
-	bool in_data;
-	uint32_t index;
-	uint32_t len;
-	uint8_t hdr[4];
-	uint8_t *buf;
+	struct reasm r;
 };
 
 /* stream_frame_cb - one complete frame (valid only during the call) */
-typedef void stream_frame_cb(void *opaque, const uint8_t *frame, size_t len);
+typedef reasm_frame_cb stream_frame_cb;
 
 void stream_rx_init(struct stream_rx *rx);
 void stream_rx_reset(struct stream_rx *rx);

@@ -10,6 +10,7 @@
 #include "filter.h"
 #include "gso.h"
 #include "log.h"
+#include "reasm.h"
 
 /*
  * DOC: Theory of operation
@@ -42,9 +43,9 @@
  * ("filter mirror send failed(...)"), later ones only counted, so a dead peer
  * doesn't flood the log.
  *
- * The redirector's indev input is reassembled with QEMU's net_fill_rstate()
- * state machine (length, [vnet header length,] data; NET_BUFSIZE cap) into a
- * buffer allocated once. Each frame is injected after this filter: with
+ * The redirector's indev input is reassembled by the shared reassembler
+ * (reasm.h: QEMU's net_fill_rstate(), length, [vnet header length,] data;
+ * NET_BUFSIZE cap), the same one the stream and socket netdevs use. Each frame is injected after this filter: with
  * queue=tx as sent by the netdev, with queue=rx as sent by its peer, and with
  * queue=all both (QEMU's behaviour, kept: the frame goes out through the
  * netdev and to its peer). A zero-length frame is skipped. An oversized frame
@@ -55,25 +56,7 @@
  * Reading pauses while status=off, as in QEMU.
  */
 
-#define REDIR_OVERSIZED_MSG "serious error: oversized packet received,connection terminated."
-
-/**
- * struct redir_rx - QEMU's SocketReadState
- * @state:	0 length, 1 vnet header length, 2 data
- * @index:	bytes collected in this state
- * @len:	frame length
- * @vnet_len:	vnet header length read
- * @hdr:	length bytes collected so far
- * @buf:	frame (NET_BUFSIZE bytes)
- */
-struct redir_rx {
-	int state;
-	uint32_t index;
-	uint32_t len;
-	uint32_t vnet_len;
-	uint8_t hdr[4];
-	uint8_t *buf;
-};
+#define REDIR_OVERSIZED_MSG REASM_OVERSIZED_MSG
 
 /**
  * struct mirror_filter - filter-mirror or filter-redirector (QEMU's MirrorState)
@@ -93,7 +76,7 @@ struct mirror_filter {
 	char *indev, *outdev;
 	bool vnet_hdr;
 	struct chardev *in, *out;
-	struct redir_rx rx;
+	struct reasm rx;
 	int seg_ret;
 	bool send_failed;
 	uint64_t drops;
@@ -240,60 +223,21 @@ static void redirector_inject(struct mirror_filter *m, const uint8_t *buf, size_
 		filter_pass_to_next(&m->f, nc->peer, &iov, 1, mp);
 }
 
+/* redirector_frame() - a frame from the reassembler */
+static void redirector_frame(void *opaque, const uint8_t *buf, size_t len)
+{
+	redirector_inject(opaque, buf, len);
+}
+
 /**
  * redir_rx_feed() - QEMU's net_fill_rstate(): 0, or -1 on an oversized frame
  * (the state is reset; frames completed before it were injected)
  */
 static int redir_rx_feed(struct mirror_filter *m, const uint8_t *p, size_t n)
 {
-	struct redir_rx *rx = &m->rx;
-
-	while (n) {
-		size_t l;
-
-		switch (rx->state) {
-		case 0:
-		case 1:
-			l = MIN(n, (size_t)(4 - rx->index));
-			memcpy(rx->hdr + rx->index, p, l);
-			p += l;
-			n -= l;
-			rx->index += (uint32_t)l;
-			if (rx->index < 4)
-				break;
-			rx->index = 0;
-			if (rx->state == 0) {
-				rx->len = (uint32_t)rx->hdr[0] << 24 | (uint32_t)rx->hdr[1] << 16 |
-					  (uint32_t)rx->hdr[2] << 8 | rx->hdr[3];
-				rx->state = m->vnet_hdr ? 1 : 2;
-				rx->vnet_len = 0;
-			} else {
-				rx->vnet_len = (uint32_t)rx->hdr[0] << 24 |
-					       (uint32_t)rx->hdr[1] << 16 |
-					       (uint32_t)rx->hdr[2] << 8 | rx->hdr[3];
-				rx->state = 2;
-			}
-			break;
-		default:
-			l = MIN(n, (size_t)(rx->len - rx->index));
-			if ((size_t)rx->index + l > NET_BUFSIZE) {
-				rx->index = 0;
-				rx->state = 0;
-				return -1;
-			}
-			memcpy(rx->buf + rx->index, p, l);
-			rx->index += (uint32_t)l;
-			p += l;
-			n -= l;
-			if (rx->index >= rx->len) {
-				rx->index = 0;
-				rx->state = 0;
-				redirector_inject(m, rx->buf, rx->len);
-			}
-			break;
-		}
-	}
-	return 0;
+	/* qom-set vnet_hdr_support applies from the next length read */
+	m->rx.vnet = m->vnet_hdr;
+	return reasm_feed(&m->rx, p, n, redirector_frame, m);
 }
 
 static void redirector_read(void *opaque, const uint8_t *buf, size_t len)
@@ -312,8 +256,7 @@ static void redirector_event(void *opaque, bool up)
 	struct mirror_filter *m = opaque;
 
 	/* a new connection starts a new stream */
-	m->rx.state = 0;
-	m->rx.index = 0;
+	reasm_reset(&m->rx);
 }
 
 /* ---- creation ----------------------------------------------------------------------- */
@@ -378,7 +321,7 @@ static int redirector_complete(struct filter *f, struct error *e)
 		if (chardev_attach(c, redirector_read, redirector_event, m, e) < 0)
 			return -1;
 		m->in = c;
-		m->rx.buf = xmalloc(NET_BUFSIZE);
+		reasm_init(&m->rx, m->vnet_hdr);
 		chardev_set_read(c, f->on);
 	}
 	if (m->outdev) {
@@ -399,8 +342,7 @@ static void mirror_cleanup(struct filter *f)
 	chardev_detach(m->in);
 	chardev_detach(m->out);
 	m->in = m->out = NULL;
-	free(m->rx.buf);
-	m->rx.buf = NULL;
+	reasm_fini(&m->rx);
 	gso_scratch_free(&m->gso);
 	free(m->indev);
 	free(m->outdev);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "hub.h"
 #include "log.h"
 #include "loop.h"
+#include "wire.h"
 
 /*
  * Back-pressure across a hub: a destination's incoming queue (the core's,
@@ -242,17 +244,19 @@ static ssize_t hub_port_receive(struct net_client *nc, const struct iovec *iov, 
 	struct hub *h = src->hub;
 	size_t size = net_iov_size(iov, iovcnt);
 	uint64_t now = loop_now_ms();
-	uint8_t eth[12];
+	uint8_t eth[2 * WIRE_ETH_ALEN];	/* destination, source */
+	struct cursor c;
 
 	if (hub_dest_busy(h, src, now)) {
 		if (!loop_timer_armed(&h->resume))
 			loop_timer_arm(&h->resume, HUB_LIVE_MS);
 		return 0;
 	}
-	if (h->mode == HUB_SWITCH && net_iov_copy(eth, sizeof(eth), iov, iovcnt) == sizeof(eth)) {
+	cursor_init_iov(&c, iov, iovcnt);
+	if (h->mode == HUB_SWITCH && cursor_pull(&c, eth, sizeof(eth))) {
 		struct hub_mac *m;
 
-		hub_learn(h, src, eth + 6);
+		hub_learn(h, src, eth + WIRE_ETH_ALEN);
 		m = (eth[0] & 1) ? NULL : hub_mac_slot(h, eth, false);
 		if (m && m->port) {
 			if (m->port != src)

@@ -11,6 +11,7 @@
 #include "qmp.h"
 #include "qmp_internal.h"
 #include "events.h"
+#include "../core/cursor.h"
 #include "../core/sockspec.h"
 #include "../core/log.h"
 #include "../core/loop.h"
@@ -280,8 +281,12 @@ static bool is_blank(char c)
 
 void qmp_session_input(struct qmp_session *s, const char *buf, size_t len)
 {
-	for (size_t i = 0; i < len && !s->dead; i++) {
-		char c = buf[i];
+	struct cursor in;
+
+	/* bytes through the cursor; documents are bounded by session_append() */
+	cursor_init_buf(&in, buf, len);
+	while (cursor_remaining(&in) > 0 && !s->dead) {
+		char c = (char)cursor_u8(&in);
 
 		if (s->in_str && (unsigned char)c < 0x20) {
 			lexer_error(s, c);

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cursor.h"
 #include "../core/log.h"
+#include "../core/wire.h"
 #include "stack.h"
 
 /* ARP for Ethernet/IPv4: the fixed 28-byte body after the Ethernet header */
@@ -130,34 +132,40 @@ static void arp_send(struct user_stack *s, uint16_t op, const uint8_t *dst_mac,
 
 void arp_input(struct user_stack *s, const uint8_t *frame, size_t len)
 {
-	struct arp_body a;
+	struct cursor c;
+	uint16_t htype, ptype, op;
+	uint8_t hlen, plen, sha[WIRE_ETH_ALEN];
 	struct in_addr spa, tpa;
 
-	if (len < 14 + sizeof(a)) {
+	cursor_init_buf(&c, frame, len);
+	cursor_skip(&c, WIRE_ETH_HLEN);
+	htype = cursor_be16(&c);
+	ptype = cursor_be16(&c);
+	hlen = cursor_u8(&c);
+	plen = cursor_u8(&c);
+	op = cursor_be16(&c);
+	cursor_pull(&c, sha, sizeof(sha));
+	cursor_pull(&c, &spa, WIRE_IP4_ADDR_LEN);
+	cursor_skip(&c, WIRE_ETH_ALEN);		/* tha */
+	cursor_pull(&c, &tpa, WIRE_IP4_ADDR_LEN);
+	if (!cursor_ok(&c) || htype != WIRE_ARP_HTYPE_ETHER || ptype != WIRE_ETHERTYPE_IPV4 ||
+	    hlen != WIRE_ETH_ALEN || plen != WIRE_ARP_PLEN_IPV4) {
 		s->stats.bad_arp++;
 		return;
 	}
-	memcpy(&a, frame + 14, sizeof(a));
-	if (ntohs(a.htype) != ARPHRD_ETHER || ntohs(a.ptype) != ETHERTYPE_IP || a.hlen != 6 ||
-	    a.plen != 4) {
-		s->stats.bad_arp++;
-		return;
-	}
-	memcpy(&spa, a.spa, 4);
-	memcpy(&tpa, a.tpa, 4);
-	switch (ntohs(a.op)) {
-	case ARPOP_REQUEST:
+	switch (op) {
+	case WIRE_ARP_OP_REQUEST:
 		if (spa.s_addr == tpa.s_addr) {	/* gratuitous: just learn */
-			arp_learn(s, spa, a.sha);
+			arp_learn(s, spa, sha);
 			return;
 		}
 		if (!arp_is_virtual(s, tpa))
 			return;
-		arp_learn(s, spa, a.sha);
-		arp_send(s, ARPOP_REPLY, a.sha, a.sha, tpa, spa);
+		arp_learn(s, spa, sha);
+		arp_send(s, ARPOP_REPLY, sha, sha, tpa, spa);
 		return;
-	case ARPOP_REPLY:
-		arp_learn(s, spa, a.sha);
+	case WIRE_ARP_OP_REPLY:
+		arp_learn(s, spa, sha);
 		return;
 	default:
 		s->stats.bad_arp++;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/cursor.h"
+#include "../core/wire.h"
 #include "stack.h"
 
 /*
@@ -23,13 +25,14 @@
  *   lower free slot.
  */
 
-#define BOOTP_FIXED 236
-#define DHCP_MAGIC 0x63825363
+#define BOOTP_FIXED WIRE_BOOTP_FIXED
+#define DHCP_MAGIC WIRE_DHCP_MAGIC
 #define DHCP_OPT_SPACE 312	/* option area of a reply, as libslirp pads it */
 
 enum {
-	DHCPDISCOVER = 1, DHCPOFFER, DHCPREQUEST, DHCPDECLINE, DHCPACK, DHCPNAK, DHCPRELEASE,
-	DHCPINFORM,
+	DHCPDISCOVER = WIRE_DHCP_DISCOVER, DHCPOFFER = WIRE_DHCP_OFFER,
+	DHCPREQUEST = WIRE_DHCP_REQUEST, DHCPDECLINE = WIRE_DHCP_DECLINE, DHCPACK = WIRE_DHCP_ACK,
+	DHCPNAK = WIRE_DHCP_NAK, DHCPRELEASE = WIRE_DHCP_RELEASE, DHCPINFORM = WIRE_DHCP_INFORM,
 };
 
 /* struct bootp - the fixed part of a BOOTP/DHCP message */
@@ -42,6 +45,7 @@ struct bootp {
 	char sname[64];
 	char file[128];
 } __attribute__((packed));
+_Static_assert(sizeof(struct bootp) == WIRE_BOOTP_FIXED, "the fixed BOOTP part");
 
 /* struct dhcp_req - what a request says */
 struct dhcp_req {
@@ -53,42 +57,40 @@ struct dhcp_req {
 };
 
 /* dhcp_parse_options() - bounded walk of the options; false if malformed */
-static bool dhcp_parse_options(const uint8_t *o, size_t len, struct dhcp_req *r)
+static bool dhcp_parse_options(struct cursor *o, struct dhcp_req *r)
 {
-	size_t i = 0;
+	while (cursor_remaining(o) > 0) {
+		uint8_t code = cursor_u8(o), l;
+		struct cursor v;
 
-	while (i < len) {
-		uint8_t code = o[i++], l;
-
-		if (code == 0)
+		if (code == WIRE_DHCPO_PAD)
 			continue;
-		if (code == 255)
+		if (code == WIRE_DHCPO_END)
 			return true;
-		if (i >= len)
+		if (!cursor_remaining(o))
 			return false;
-		l = o[i++];
-		if (l > len - i)
+		l = cursor_u8(o);
+		if (!cursor_sub(o, &v, l))
 			return false;
 		switch (code) {
-		case 53:
+		case WIRE_DHCPO_MSG_TYPE:
 			if (l != 1)
 				return false;
-			r->type = o[i];
+			r->type = cursor_u8(&v);
 			break;
-		case 50:
-			if (l != 4)
+		case WIRE_DHCPO_REQUESTED_ADDR:
+			if (l != WIRE_IP4_ADDR_LEN)
 				return false;
-			memcpy(&r->requested, o + i, 4);
+			cursor_pull(&v, &r->requested, WIRE_IP4_ADDR_LEN);
 			r->has_requested = true;
 			break;
-		case 54:
-			if (l != 4)
+		case WIRE_DHCPO_SERVER_ID:
+			if (l != WIRE_IP4_ADDR_LEN)
 				return false;
-			memcpy(&r->server, o + i, 4);
+			cursor_pull(&v, &r->server, WIRE_IP4_ADDR_LEN);
 			r->has_server = true;
 			break;
 		}
-		i += l;
 	}
 	return true;	/* no END: accepted, as most servers do */
 }
@@ -314,21 +316,19 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 {
 	struct dhcp_req r = { 0 };
 	uint64_t now = stack_now_ms(s);
+	struct cursor c;
 	struct bootp b;
-	uint32_t magic;
 	int i;
 
-	if (len < sizeof(b))
+	cursor_init_buf(&c, payload, len);
+	if (!cursor_pull(&c, &b, sizeof(b)))
 		return true;
-	memcpy(&b, payload, sizeof(b));
-	if (b.op != 1 || b.htype != 1 || b.hlen != 6 || (b.chaddr[0] & 1))
+	if (b.op != WIRE_BOOTP_REQUEST || b.htype != WIRE_ARP_HTYPE_ETHER ||
+	    b.hlen != WIRE_ETH_ALEN || (b.chaddr[0] & 1))
 		return true;
-	if (len >= sizeof(b) + 4) {
-		memcpy(&magic, payload + sizeof(b), 4);
-		if (ntohl(magic) == DHCP_MAGIC &&
-		    !dhcp_parse_options(payload + sizeof(b) + 4, len - sizeof(b) - 4, &r))
-			return true;
-	}
+	if (cursor_remaining(&c) >= WIRE_DHCP_MAGIC_LEN && cursor_be32(&c) == WIRE_DHCP_MAGIC &&
+	    !dhcp_parse_options(&c, &r))
+		return true;
 	switch (r.type) {
 	case 0:		/* plain BOOTP: treated as a request, as libslirp */
 	case DHCPREQUEST:

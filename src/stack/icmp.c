@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../core/cursor.h"
 #include "../core/log.h"
+#include "../core/wire.h"
 #include "csum.h"
 #include "stack.h"
 
@@ -167,26 +169,39 @@ static bool icmp_type_is_error(uint8_t type)
 void icmp4_error(struct user_stack *s, uint8_t type, uint8_t code, const uint8_t *orig,
 		 size_t orig_len, struct in_addr src)
 {
-	uint8_t hdr[8] = { type, code };
+	uint8_t hdr[WIRE_ICMP_HLEN] = { type, code };
 	struct in_addr osrc, odst;
 	struct iovec iov[2];
+	struct cursor c;
+	uint8_t vihl, tos, proto;
+	uint16_t frag;
 	size_t ihl, q;
 	uint16_t sum;
 
-	if (orig_len < 20 || (orig[0] >> 4) != 4)
-		return;
-	ihl = (size_t)(orig[0] & 0x0f) * 4;
-	if (ihl < 20 || orig_len < ihl)
+	cursor_init_buf(&c, orig, orig_len);
+	vihl = cursor_u8(&c);
+	tos = cursor_u8(&c);
+	cursor_skip(&c, 4);		/* tot_len, id */
+	frag = cursor_be16(&c);
+	cursor_skip(&c, 1);		/* ttl */
+	proto = cursor_u8(&c);
+	cursor_skip(&c, 2);		/* checksum */
+	cursor_pull(&c, &osrc, WIRE_IP4_ADDR_LEN);
+	cursor_pull(&c, &odst, WIRE_IP4_ADDR_LEN);
+	ihl = (size_t)(vihl & 0x0f) * 4;
+	if (!cursor_ok(&c) || vihl >> 4 != WIRE_IP4_VERSION || ihl < WIRE_IP4_HLEN ||
+	    orig_len < ihl)
 		return;
 	/* RFC 1122 3.2.2: not about non-first fragments, broadcasts, multicasts, nor ICMP errors */
-	if (((orig[6] & 0x1f) << 8 | orig[7]) != 0)
+	if (frag & WIRE_IP4_OFFMASK)
 		return;
-	memcpy(&osrc, &orig[12], 4);
-	memcpy(&odst, &orig[16], 4);
 	if (icmp_is_bcast(s, odst) || icmp_is_bcast(s, osrc) || !osrc.s_addr)
 		return;
-	if (orig[9] == IPPROTO_ICMP && (orig_len <= ihl || icmp_type_is_error(orig[ihl])))
-		return;
+	if (proto == WIRE_IPPROTO_ICMP) {
+		cursor_skip(&c, ihl - WIRE_IP4_HLEN);
+		if (!cursor_remaining(&c) || icmp_type_is_error(cursor_u8(&c)))
+			return;
+	}
 	/* RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes */
 	q = MIN(orig_len, (size_t)ICMP_QUOTE_MAX - 28);
 	iov[0].iov_base = hdr;
@@ -196,7 +211,7 @@ void icmp4_error(struct user_stack *s, uint8_t type, uint8_t code, const uint8_t
 	sum = csum_fold(csum_iov(iov, 2, 0));
 	memcpy(&hdr[2], &sum, 2);
 	s->icmp.stats_errors++;
-	stack_output_ip4(s, src, osrc, IPPROTO_ICMP, (uint8_t)((orig[1] & 0x1e) | 0xc0), iov, 2);
+	stack_output_ip4(s, src, osrc, IPPROTO_ICMP, (uint8_t)((tos & 0x1e) | 0xc0), iov, 2);
 }
 
 int icmp_sock_errqueue(int fd, struct icmp_sockerr *e, void *buf, size_t cap)
@@ -348,36 +363,51 @@ static void icmp_sock_event(struct stack_fd *h, uint32_t events)
 			continue;
 		if (f->raw) {
 			/* raw sockets see every ICMP message to the host: take ours only */
+			struct in_addr from4 = ((const struct sockaddr_in *)&from)->sin_addr;
+			struct cursor c;
 			size_t ihl;
 
-			if (len < 20 || (ihl = (size_t)(buf[0] & 0x0f) * 4) < 20 || len < ihl + 8)
+			cursor_init_buf(&c, buf, len);
+			ihl = (size_t)(cursor_peek_u8(&c) & 0x0f) * 4;
+			if (len < WIRE_IP4_HLEN || ihl < WIRE_IP4_HLEN || !cursor_skip(&c, ihl) ||
+			    cursor_remaining(&c) < WIRE_ICMP_HLEN)
 				continue;
 			m = buf + ihl;
 			len -= ihl;
-			if (((const struct sockaddr_in *)&from)->sin_addr.s_addr != f->hdst.s_addr &&
-			    m[0] == ICMP_ECHOREPLY)
+			if (from4.s_addr != f->hdst.s_addr && m[0] == WIRE_ICMP_ECHOREPLY)
 				continue;
-			if (m[0] == ICMP_DEST_UNREACH || m[0] == ICMP_TIME_EXCEEDED) {
+			if (m[0] == WIRE_ICMP_DEST_UNREACH || m[0] == WIRE_ICMP_TIME_EXCEEDED) {
 				/* quoted: IP header + our echo request */
-				const uint8_t *qi = m + 8;
-				size_t ql = len - 8, qihl;
+				struct cursor q;
 				struct in_addr qdst;
+				uint8_t qproto, qtype;
+				uint16_t qid;
+				size_t qihl;
 
-				if (ql < 20 || (qihl = (size_t)(qi[0] & 0x0f) * 4) < 20 ||
-				    ql < qihl + 8 || qi[9] != IPPROTO_ICMP)
+				cursor_init_buf(&q, m + WIRE_ICMP_HLEN, len - WIRE_ICMP_HLEN);
+				qihl = (size_t)(cursor_peek_u8(&q) & 0x0f) * 4;
+				if (qihl < WIRE_IP4_HLEN)
 					continue;
-				memcpy(&qdst, &qi[16], 4);
-				if (qdst.s_addr != f->hdst.s_addr || qi[qihl] != ICMP_ECHO ||
-				    memcmp(&qi[qihl + 4], &f->id, 2))
+				cursor_skip(&q, 9);	/* to the protocol */
+				qproto = cursor_u8(&q);
+				cursor_skip(&q, WIRE_IP4_DADDR_OFF - 10);
+				cursor_pull(&q, &qdst, WIRE_IP4_ADDR_LEN);
+				cursor_skip(&q, qihl - WIRE_IP4_HLEN);
+				qtype = cursor_u8(&q);
+				cursor_skip(&q, 3);
+				cursor_pull(&q, &qid, sizeof(qid));	/* network order, as f->id */
+				cursor_skip(&q, 2);
+				if (!cursor_ok(&q) || qproto != WIRE_IPPROTO_ICMP ||
+				    qdst.s_addr != f->hdst.s_addr || qtype != WIRE_ICMP_ECHO ||
+				    qid != f->id)
 					continue;
-				icmp_flow_error(s, f, m[0], m[1],
-						((const struct sockaddr_in *)&from)->sin_addr,
-						qi + qihl, ql - qihl);
+				icmp_flow_error(s, f, m[0], m[1], from4, m + WIRE_ICMP_HLEN + qihl,
+						len - WIRE_ICMP_HLEN - qihl);
 				continue;
 			}
-			if (m[0] != ICMP_ECHOREPLY || memcmp(&m[4], &f->id, 2))
+			if (m[0] != WIRE_ICMP_ECHOREPLY || memcmp(&m[4], &f->id, 2))
 				continue;
-		} else if (len < 8 || m[0] != ICMP_ECHOREPLY) {
+		} else if (len < WIRE_ICMP_HLEN || m[0] != WIRE_ICMP_ECHOREPLY) {
 			continue;
 		}
 		/* the reply with the guest's echo id, from the address it pinged */
@@ -494,7 +524,8 @@ void icmp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	struct icmp_flow *f;
-	uint8_t hdr[8];
+	struct cursor c;
+	uint8_t hdr[WIRE_ICMP_HLEN];
 	uint8_t q[ICMP_QUOTE_MAX - 28];
 	uint16_t id;
 
@@ -502,18 +533,19 @@ void icmp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l
 	memcpy(&iphc, iph, sizeof(iphc));
 	src.s_addr = ip->saddr;
 	dst.s_addr = ip->daddr;
-	if (len < 8 || csum_fold(csum_partial(l4, len, 0))) {
+	cursor_init_buf(&c, l4, len);
+	cursor_pull(&c, hdr, sizeof(hdr));	/* type, code, checksum, id, sequence */
+	if (!cursor_ok(&c) || csum_fold(csum_partial(l4, len, 0))) {
 		s->stats.bad_l4++;
 		return;
 	}
 	/* only echo requests are handled; other types from the guest are dropped */
-	if (l4[0] != ICMP_ECHO)
+	if (hdr[0] != WIRE_ICMP_ECHO)
 		return;
 	if (!src.s_addr || icmp_is_bcast(s, src) || !dst.s_addr || icmp_is_bcast(s, dst))
 		return;
 	if (dst.s_addr == s->cfg.host.s_addr || dst.s_addr == s->cfg.dns.s_addr) {
-		memcpy(hdr, l4, 8);
-		icmp_echo_reply(s, dst, src, ip->tos, hdr, l4 + 8, len - 8);
+		icmp_echo_reply(s, dst, src, ip->tos, hdr, l4 + WIRE_ICMP_HLEN, len - WIRE_ICMP_HLEN);
 		return;
 	}
 	if (s->cfg.restricted) {
@@ -530,7 +562,7 @@ void icmp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l
 			    icmp_quote(q, sizeof(q), ip, l4, len), s->cfg.host);
 		return;
 	}
-	memcpy(&id, &l4[4], 2);
+	memcpy(&id, &hdr[4], 2);
 	f = icmp_flow_get(s, src, id, dst, ((struct sockaddr_in *)&sa)->sin_addr);
 	if (!f)
 		return;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cursor.h"
+#include "../core/wire.h"
 #include "csum.h"
 #include "stack.h"
 
@@ -124,7 +126,7 @@ static bool ip4_reass_add(struct user_stack *s, struct ip4_reass *r, const struc
 	uint32_t end = start + (uint32_t)n;
 	int i, pos;
 
-	if (end > IP4_REASS_MAX - 20 || (more && (n & 7)) || (!more && r->total) ||
+	if (end > IP4_REASS_MAX - WIRE_IP4_HLEN || (more && (n & 7)) || (!more && r->total) ||
 	    (r->total && end > r->total) || (!more && end < r->have)) {
 		ip4_reass_free(r);
 		return false;
@@ -148,10 +150,10 @@ static bool ip4_reass_add(struct user_stack *s, struct ip4_reass *r, const struc
 	r->ranges[pos].start = start;
 	r->ranges[pos].end = end;
 	r->nfrag++;
-	memcpy(r->buf + 20 + start, data, n);
+	memcpy(r->buf + WIRE_IP4_HLEN + start, data, n);
 	r->have += n;
 	if (start == 0)
-		memcpy(r->hdr, ip, 20);
+		memcpy(r->hdr, ip, WIRE_IP4_HLEN);
 	if (!more)
 		r->total = end;
 	if (r->total && r->total < end) {
@@ -161,55 +163,67 @@ static bool ip4_reass_add(struct user_stack *s, struct ip4_reass *r, const struc
 	return r->total && r->have == r->total;
 }
 
-static void ip4_fragment(struct user_stack *s, const struct iphdr *ip, size_t tot)
+/* ip4_fragment() - one fragment; @fo: the flags and offset field (host order) */
+static void ip4_fragment(struct user_stack *s, const struct iphdr *ip, size_t tot, uint16_t fo)
 {
 	size_t hl = (size_t)ip->ihl * 4;
-	uint16_t fo = ntohs(ip->frag_off);
-	uint32_t start = (uint32_t)(fo & IP_OFFMASK) * 8;
+	uint32_t start = (uint32_t)(fo & WIRE_IP4_OFFMASK) * 8;
 	struct ip4_reass *r = ip4_reass_slot(s, ip);
 	struct iphdr *h;
 
-	if (!ip4_reass_add(s, r, ip, (const uint8_t *)ip + hl, tot - hl, start, fo & IP_MF))
+	if (!ip4_reass_add(s, r, ip, (const uint8_t *)ip + hl, tot - hl, start, fo & WIRE_IP4_FLAG_MF))
 		return;
 	/* complete: the first fragment's header (options dropped) in front of the data */
 	h = (struct iphdr *)(void *)r->buf;
-	memcpy(h, r->hdr, 20);
-	h->ihl = 5;
-	h->tot_len = htons((uint16_t)(20 + r->total));
+	memcpy(h, r->hdr, WIRE_IP4_HLEN);
+	h->ihl = WIRE_IP4_HLEN / 4;
+	h->tot_len = htons((uint16_t)(WIRE_IP4_HLEN + r->total));
 	h->frag_off = 0;
 	h->check = 0;
-	h->check = csum_ip4_header(h, 20);
-	ip4_dispatch(s, h, 20 + r->total);
+	h->check = csum_ip4_header(h, WIRE_IP4_HLEN);
+	ip4_dispatch(s, h, WIRE_IP4_HLEN + r->total);
 	ip4_reass_free(r);
 }
 
 void ip4_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8_t *src_mac)
 {
 	const struct iphdr *ip = (const struct iphdr *)(const void *)pkt;
-	struct in_addr src;
-	size_t hl, tot;
+	struct cursor c, opts;
+	struct in_addr src, dst;
+	uint16_t tot, frag;
+	uint8_t vihl;
+	size_t hl;
 
-	if (len < 20 || ip->version != 4 || ip->ihl < 5) {
+	cursor_init_buf(&c, pkt, len);
+	vihl = cursor_u8(&c);
+	cursor_skip(&c, 1);		/* tos */
+	tot = cursor_be16(&c);
+	cursor_skip(&c, 2);		/* id */
+	frag = cursor_be16(&c);
+	cursor_skip(&c, 4);		/* ttl, protocol, checksum */
+	cursor_pull(&c, &src, WIRE_IP4_ADDR_LEN);
+	cursor_pull(&c, &dst, WIRE_IP4_ADDR_LEN);
+	hl = (size_t)(vihl & 0xf) * 4;
+	if (!cursor_ok(&c) || vihl >> 4 != WIRE_IP4_VERSION || hl < WIRE_IP4_HLEN) {
 		s->stats.bad_ip++;
 		return;
 	}
-	hl = (size_t)ip->ihl * 4;
-	tot = ntohs(ip->tot_len);
-	if (hl > len || tot < hl || tot > len || csum_ip4_header(ip, hl) != 0) {
+	/* options: bounded here; the stack honours none of them */
+	cursor_sub(&c, &opts, hl - WIRE_IP4_HLEN);
+	if (!cursor_ok(&c) || tot < hl || tot > len || csum_ip4_header(ip, hl) != 0) {
 		s->stats.bad_ip++;
 		return;
 	}
-	src.s_addr = ip->saddr;
 	/* multicast and reserved sources never come from a real guest */
-	if ((ntohl(ip->saddr) >> 28) >= 14 || (ntohl(ip->daddr) >> 28) == 14 ||
-	    ip->daddr == INADDR_ANY) {
+	if ((ntohl(src.s_addr) >> 28) >= 14 || (ntohl(dst.s_addr) >> 28) == 14 ||
+	    dst.s_addr == INADDR_ANY) {
 		s->stats.bad_ip++;
 		return;
 	}
 	if (src.s_addr != INADDR_ANY && stack_in_net(s, src))
 		arp_learn(s, src, src_mac);
-	if (ntohs(ip->frag_off) & (IP_MF | IP_OFFMASK)) {
-		ip4_fragment(s, ip, tot);
+	if (frag & (WIRE_IP4_FLAG_MF | WIRE_IP4_OFFMASK)) {
+		ip4_fragment(s, ip, tot, frag);
 		return;
 	}
 	ip4_dispatch(s, ip, tot);

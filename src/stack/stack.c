@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cursor.h"
 #include "../core/log.h"
+#include "../core/wire.h"
 #include "csum.h"
 #include "stack.h"
 
@@ -412,6 +414,7 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 {
 	size_t len = stack_iov_size(iov, iovcnt);
 	const uint8_t *f;
+	struct cursor c;
 	uint16_t type;
 
 	/* headers are read through struct pointers: the IP header must be 4-byte aligned */
@@ -421,15 +424,17 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		len = stack_iov_copy(s->rx, sizeof(s->rx), iov, iovcnt);
 		f = s->rx;
 	}
-	if (len < 14) {
+	cursor_init_buf(&c, f, len);
+	cursor_skip(&c, WIRE_ETH_TYPE_OFF);
+	type = cursor_be16(&c);
+	if (!cursor_ok(&c)) {
 		s->stats.bad_eth++;
 		return;
 	}
-	type = (uint16_t)(f[12] << 8 | f[13]);
-	if (type == ETHERTYPE_ARP && s->cfg.ipv4)
+	if (type == WIRE_ETHERTYPE_ARP && s->cfg.ipv4)
 		arp_input(s, f, len);
-	else if (type == ETHERTYPE_IP && s->cfg.ipv4)
-		ip4_input(s, f + 14, len - 14, f + 6);
+	else if (type == WIRE_ETHERTYPE_IPV4 && s->cfg.ipv4)
+		ip4_input(s, f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, f + WIRE_ETH_ALEN);
 	else
 		s->stats.bad_eth++;
 }

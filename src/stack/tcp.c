@@ -14,7 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../core/cursor.h"
 #include "../core/log.h"
+#include "../core/wire.h"
 #include "csum.h"
 #include "stack.h"
 
@@ -52,11 +54,11 @@
  * retransmission, persist probes and TIME_WAIT. Idle connections have none.
  */
 
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
+#define TCP_FIN WIRE_TCP_FIN
+#define TCP_SYN WIRE_TCP_SYN
+#define TCP_RST WIRE_TCP_RST
+#define TCP_PSH WIRE_TCP_PSH
+#define TCP_ACK WIRE_TCP_ACK
 
 #define TCP_HDR_ROOM 64			/* TCP header with options, room before payload */
 _Static_assert(TCP_HDR_ROOM - 20 >= STACK_HEADROOM, "batch slots hold Ethernet + IP headers");
@@ -203,16 +205,6 @@ static uint8_t *tcp_discard_buf(struct tcp_state *t)
 static void tcp_sock_send(struct tcp_conn *c);
 static void tcp_sock_event(struct stack_fd *h, uint32_t events);
 static bool tcp_stage_flush(struct tcp_state *t);
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static inline void put16(uint8_t *p, uint16_t v)
 {
@@ -1455,58 +1447,66 @@ static void tcp_conn_input(struct tcp_conn *c, const struct tcp_seg *g)
 	}
 }
 
+/* tcp_parse_options() - MSS and window scale from the option area; a malformed option ends it */
+static void tcp_parse_options(struct cursor *o, struct tcp_seg *g)
+{
+	while (cursor_remaining(o) > 0) {
+		uint8_t kind = cursor_u8(o), olen;
+		struct cursor v;
+
+		if (kind == WIRE_TCPOPT_EOL)
+			break;
+		if (kind == WIRE_TCPOPT_NOP)
+			continue;
+		if (!cursor_remaining(o))
+			break;
+		olen = cursor_u8(o);
+		if (olen < 2 || !cursor_sub(o, &v, olen - 2u))
+			break;
+		if (kind == WIRE_TCPOPT_MSS && olen == WIRE_TCPOLEN_MSS)
+			g->mss = cursor_be16(&v);
+		else if (kind == WIRE_TCPOPT_WSCALE && olen == WIRE_TCPOLEN_WSCALE)
+			g->ws = cursor_u8(&v);
+	}
+}
+
 /* tcp_parse() - validate a guest segment (lengths, checksum, options); 0 or -1 */
 static int tcp_parse(const struct iphdr *ip, const uint8_t *l4, size_t len, struct tcp_seg *g)
 {
-	size_t hlen, i;
+	struct cursor c, o;
+	size_t hlen;
 
-	if (len < 20 || len > 65535)
-		return -1;
-	hlen = (size_t)(l4[12] >> 4) * 4;
-	if (hlen < 20 || hlen > len)
+	if (len > WIRE_IP4_MAX)
 		return -1;
 	memset(g, 0, sizeof(*g));
+	cursor_init_buf(&c, l4, len);
+	g->sport = cursor_be16(&c);
+	g->dport = cursor_be16(&c);
+	g->seq = cursor_be32(&c);
+	g->ack = cursor_be32(&c);
+	hlen = (size_t)(cursor_u8(&c) >> 4) * 4;
+	g->flags = cursor_u8(&c);
+	g->win = cursor_be16(&c);
+	/* checksum, and the urgent pointer: ignored, urgent bytes are ordinary data */
+	cursor_skip(&c, 4);
+	if (!cursor_ok(&c) || hlen < WIRE_TCP_HLEN || hlen > len)
+		return -1;
+	cursor_sub(&c, &o, hlen - WIRE_TCP_HLEN);
 	g->ip = ip;
 	g->l4 = l4;
 	g->len = len;
 	/* @ip may sit at any alignment inside the frame */
-	memcpy(&g->src, (const uint8_t *)ip + 12, 4);
-	memcpy(&g->dst, (const uint8_t *)ip + 16, 4);
+	memcpy(&g->src, (const uint8_t *)ip + WIRE_IP4_SADDR_OFF, WIRE_IP4_ADDR_LEN);
+	memcpy(&g->dst, (const uint8_t *)ip + WIRE_IP4_DADDR_OFF, WIRE_IP4_ADDR_LEN);
 	if (csum_fold(csum_partial(l4, len, csum_pseudo4(g->src, g->dst, IPPROTO_TCP,
 							  (uint16_t)len))) != 0)
 		return -1;
-	g->sport = get16(l4);
-	g->dport = get16(l4 + 2);
-	g->seq = get32(l4 + 4);
-	g->ack = get32(l4 + 8);
-	g->flags = l4[13];
-	g->win = get16(l4 + 14);
-	/* the urgent pointer (l4 + 18) is ignored: urgent bytes are ordinary data */
 	g->data = l4 + hlen;
 	g->dlen = len - hlen;
 	g->ws = -1;
 	if (!g->sport || !g->dport)
 		return -1;
-	for (i = 20; i < hlen;) {
-		uint8_t kind = l4[i], olen;
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= hlen)
-			break;
-		olen = l4[i + 1];
-		if (olen < 2 || i + olen > hlen)
-			break;
-		if (kind == 2 && olen == 4)
-			g->mss = get16(l4 + i + 2);
-		else if (kind == 3 && olen == 3)
-			g->ws = l4[i + 2];
-		i += olen;
-	}
+	tcp_parse_options(&o, g);
 	return 0;
 }
 

@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/cursor.h"
 #include "../core/log.h"
+#include "../core/wire.h"
 #include "csum.h"
 #include "stack.h"
 
@@ -601,7 +603,7 @@ static void udp_nat_readable(struct user_stack *s, int32_t idx)
 
 			if (lens[i] < 0 || !udp_sender4(&names[i], &sin))
 				continue;
-			dns = ntohs(sin.sin_port) == 53;
+			dns = ntohs(sin.sin_port) == WIRE_PORT_DNS;
 			src = stack_translate_in4(s, udp_seen_orig(s, f), &names[i]);
 			udp_touch(s, idx, dns ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS);
 			udp4_output(s, src, ntohs(sin.sin_port), f->gaddr.v4.a4, f->gport,
@@ -777,6 +779,7 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 	const struct iphdr *ip = &hdr;
 	struct in_addr src, dst;
 	uint16_t sport, dport, ulen, check;
+	struct cursor c;
 	int32_t idx;
 
 	/* a copy: the header inside a frame is not necessarily aligned */
@@ -785,13 +788,12 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 	dst.s_addr = ip->daddr;
 
 	/* header and length: trim to the UDP length, drop if it claims more than we have */
-	if (len < 8)
-		goto bad;
-	sport = (uint16_t)(l4[0] << 8 | l4[1]);
-	dport = (uint16_t)(l4[2] << 8 | l4[3]);
-	ulen = (uint16_t)(l4[4] << 8 | l4[5]);
-	check = (uint16_t)(l4[6] << 8 | l4[7]);
-	if (ulen < 8 || ulen > len)
+	cursor_init_buf(&c, l4, len);
+	sport = cursor_be16(&c);
+	dport = cursor_be16(&c);
+	ulen = cursor_be16(&c);
+	check = cursor_be16(&c);
+	if (!cursor_ok(&c) || ulen < WIRE_UDP_HLEN || ulen > len)
 		goto bad;
 	len = ulen;
 	/* a zero checksum means "none" (RFC 768); a wrong one drops the datagram */
@@ -799,8 +801,9 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 		goto bad;
 
 	/* DHCP/BOOTP, served even under restrict=on */
-	if (dport == 67 && (dst.s_addr == s->cfg.host.s_addr || dst.s_addr == INADDR_BROADCAST) &&
-	    dhcp_input(s, ip, (const struct udphdr *)(const void *)l4, l4 + 8, len - 8))
+	if (dport == WIRE_PORT_BOOTPS && (dst.s_addr == s->cfg.host.s_addr || dst.s_addr == INADDR_BROADCAST) &&
+	    dhcp_input(s, ip, (const struct udphdr *)(const void *)l4, l4 + WIRE_UDP_HLEN,
+		       len - WIRE_UDP_HLEN))
 		return;
 
 	/*
@@ -827,7 +830,7 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 
 		udp_touch(s, idx, UDP_EXPIRE_MS);
 		if (f->hf && f->hf->fd >= 0)
-			sendto(f->hf->fd, l4 + 8, len - 8, MSG_DONTWAIT, (struct sockaddr *)&f->peer,
+			sendto(f->hf->fd, l4 + WIRE_UDP_HLEN, len - WIRE_UDP_HLEN, MSG_DONTWAIT, (struct sockaddr *)&f->peer,
 			       sizeof(f->peer));
 		return;
 	}

@@ -172,10 +172,10 @@ static void test_huge_length(void)
 	memset(big, 0xab, sizeof(big));
 	/* waits while the data still fits... */
 	CHECK(stream_rx_feed(&rx, big, 100, on_frame, NULL) == 0);
-	CHECK(rx.in_data && rx.index == 100);
+	CHECK(rx.r.state == REASM_DATA && rx.r.index == 100);
 	/* ...and fails once it would not */
 	CHECK(stream_rx_feed(&rx, big, NET_BUFSIZE, on_frame, NULL) == -1);
-	CHECK(got.count == 0 && !rx.in_data && rx.index == 0);
+	CHECK(got.count == 0 && rx.r.state == REASM_LEN && rx.r.index == 0);
 	stream_rx_fini(&rx);
 }
 
@@ -189,9 +189,9 @@ static void test_truncated(void)
 	put_frame(b, 100);
 	/* half a frame, then the connection ends: nothing emitted, reset drops it */
 	CHECK(stream_rx_feed(&rx, b, 54, on_frame, NULL) == 0);
-	CHECK(got.count == 0 && rx.in_data && rx.index == 50);
+	CHECK(got.count == 0 && rx.r.state == REASM_DATA && rx.r.index == 50);
 	stream_rx_reset(&rx);
-	CHECK(!rx.in_data && rx.index == 0);
+	CHECK(rx.r.state == REASM_LEN && rx.r.index == 0);
 	put_frame(b, 8);
 	CHECK(stream_rx_feed(&rx, b, 12, on_frame, NULL) == 0);
 	CHECK(got.count == 1 && got.lens[0] == 8);
