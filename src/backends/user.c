@@ -194,6 +194,8 @@ static ssize_t user_receive(struct net_client *nc, const struct iovec *iov, int 
 {
 	struct user_netdev *u = (struct user_netdev *)(void *)nc;
 
+	/* what frames towards the guest may carry: rechecked per guest frame (hubs change) */
+	u->s->guest_offloads = net_path_offloads(nc);
 	stack_input(u->s, iov, iovcnt, meta);
 	return (ssize_t)net_iov_size(iov, iovcnt);
 }
@@ -488,6 +490,9 @@ static int user_netdev_init(struct opts *o, const char *id, struct net_client *p
 		cfg.name = xstrdup(id);
 		nc = net_client_new(&user_ops, peer, "user", id);
 		u = (struct user_netdev *)(void *)nc;
+		/* guest TCP segments of up to 64 KiB go into one socket write; partial checksums
+		 * are taken as they are (the guest's kernel had the data in memory, not on a wire) */
+		nc->offloads = NET_OFF_CSUM | NET_OFF_TSO4 | NET_OFF_TSO6 | NET_OFF_TSO_ECN;
 		loop_timer_init(&u->timer, user_timer_cb, u);
 		loop_defer_init(&u->flush, user_flush_cb, u);
 		loop_defer_init(&u->rx_flush, user_rx_flush_cb, u);

@@ -154,6 +154,23 @@ struct net_client *hub_add_port(struct hub *h, const char *name, struct net_clie
 	return nc;
 }
 
+uint32_t hub_port_path_offloads(const struct net_client *nc)
+{
+	const struct hub *h = hub_port_hub(nc);
+	uint32_t off = NET_OFF_ALL;
+	bool any = false;
+
+	if (!h)
+		return 0;
+	for (const struct hub_port *p = h->ports; p; p = p->next) {
+		if (&p->nc == nc || !p->nc.peer || p->nc.peer->deleted)
+			continue;
+		off &= p->nc.peer->offloads;
+		any = true;
+	}
+	return any ? off : 0;
+}
+
 static void hub_port_cleanup(struct net_client *nc)
 {
 	struct hub_port *p = (struct hub_port *)(void *)nc, **pp;

@@ -48,6 +48,12 @@ struct net_client *hub_add_port(struct hub *h, const char *name, struct net_clie
 /* hub_port_hub() - the hub of a hubport client, NULL for other clients */
 struct hub *hub_port_hub(const struct net_client *nc);
 
+/**
+ * hub_port_path_offloads() - the offloads every other member of @nc's hub accepts (what a
+ * frame sent into port @nc can carry without being segmented for someone); 0 if none
+ */
+uint32_t hub_port_path_offloads(const struct net_client *nc);
+
 /* hub_info() - the hubs part of `info network` (newest hub and port first) */
 void hub_info(struct sbuf *out);
 /* hub_info_mac_table() - learned MACs of switch-mode hubs */

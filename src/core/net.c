@@ -327,6 +327,17 @@ static bool net_can_receive(struct net_client *rcv)
 	return true;
 }
 
+uint32_t net_path_offloads(const struct net_client *sender)
+{
+	const struct net_client *peer = sender->peer;
+
+	if (!peer || peer->deleted)
+		return 0;
+	if (hub_port_hub(peer))
+		return hub_port_path_offloads(peer);
+	return peer->offloads;
+}
+
 bool net_can_send(const struct net_client *sender)
 {
 	struct net_client *peer = sender->peer;

@@ -232,6 +232,14 @@ ssize_t net_deliver(struct net_client *sender, struct net_client *receiver,
 		    const struct iovec *iov, int iovcnt, const struct net_meta *meta,
 		    net_sent_cb *cb);
 
+/**
+ * net_path_offloads() - the offloads a frame sent by @sender may carry and still reach every
+ * receiver whole: its peer's, or through a hub, those all other members accept. The core
+ * segments in software for the others anyway; this lets a sender that can build either
+ * kind (the user stack) build what the receivers take.
+ */
+uint32_t net_path_offloads(const struct net_client *sender);
+
 /* net_can_send() - @sender's peer would take a frame now */
 bool net_can_send(const struct net_client *sender);
 /**

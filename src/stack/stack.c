@@ -252,7 +252,8 @@ void stack_guest_resumed(struct user_stack *s)
 }
 
 /* stack_frame_out() - send a frame, padded to ETH_ZLEN as QEMU's slirp does */
-static int stack_frame_out(struct user_stack *s, uint8_t *frame, size_t len)
+static int stack_frame_out(struct user_stack *s, uint8_t *frame, size_t len,
+			   const struct net_meta *meta)
 {
 	struct iovec iov = { .iov_base = frame };
 	ssize_t r;
@@ -268,7 +269,7 @@ static int stack_frame_out(struct user_stack *s, uint8_t *frame, size_t len)
 	 * delivered later, never while a caller is half-way through a connection
 	 * or through s->frame.
 	 */
-	r = s->env.send(s->opaque, &iov, 1, NULL);
+	r = s->env.send(s->opaque, &iov, 1, meta);
 	if (r == 0) {
 		s->guest_busy = true;
 		return 1;
@@ -289,7 +290,7 @@ int stack_send_eth(struct user_stack *s, const uint8_t *dst_mac, uint16_t type,
 	f[12] = (uint8_t)(type >> 8);
 	f[13] = (uint8_t)type;
 	stack_iov_copy(f + 14, len, iov, iovcnt);
-	return stack_frame_out(s, f, len + 14);
+	return stack_frame_out(s, f, len + 14, NULL);
 }
 
 static const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -312,7 +313,7 @@ static int stack_ip4_frame(struct user_stack *s, struct in_addr dst, size_t len)
 	if (!mac)
 		return arp_hold(s, dst, s->frame, len) < 0 ? -1 : 0;
 	memcpy(s->frame, mac, 6);
-	return stack_frame_out(s, s->frame, len);
+	return stack_frame_out(s, s->frame, len, NULL);
 }
 
 int stack_output_ip4(struct user_stack *s, struct in_addr src, struct in_addr dst, uint8_t proto,
@@ -376,20 +377,14 @@ int stack_output_ip4(struct user_stack *s, struct in_addr src, struct in_addr ds
 	return ret;
 }
 
-int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr dst,
-			uint8_t proto, uint8_t tos, uint8_t *l4, size_t len)
+/* stack_ip4_hdr_in_place() - Ethernet and IPv4 headers in front of @l4 (@len bytes) */
+static uint8_t *stack_ip4_hdr_in_place(struct user_stack *s, const uint8_t *mac, struct in_addr src,
+				       struct in_addr dst, uint8_t proto, uint8_t tos, uint8_t *l4,
+				       size_t len)
 {
 	uint8_t *f = l4 - STACK_HEADROOM;
-	const uint8_t *mac;
 	struct iphdr ip;
-	uint16_t id;
 
-	if (len + 20 > s->cfg.mtu || !(mac = stack_dst_mac(s, dst))) {
-		struct iovec iov = { .iov_base = l4, .iov_len = len };
-
-		return stack_output_ip4(s, src, dst, proto, tos, &iov, 1);
-	}
-	id = s->ip4.next_id++;
 	memcpy(f, mac, 6);
 	memcpy(f + 6, s->gw_mac, 6);
 	f[12] = 0x08;
@@ -399,14 +394,51 @@ int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr
 	ip.ihl = 5;
 	ip.tos = tos;
 	ip.tot_len = htons((uint16_t)(20 + len));
-	ip.id = htons(id);
+	ip.id = htons(s->ip4.next_id++);
 	ip.ttl = 64;
 	ip.protocol = proto;
 	ip.saddr = src.s_addr;
 	ip.daddr = dst.s_addr;
 	ip.check = csum_ip4_header(&ip, 20);
 	memcpy(f + 14, &ip, 20);
-	return stack_frame_out(s, f, 34 + len);
+	return f;
+}
+
+int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr dst,
+			uint8_t proto, uint8_t tos, uint8_t *l4, size_t len)
+{
+	const uint8_t *mac;
+
+	if (len + 20 > s->cfg.mtu || !(mac = stack_dst_mac(s, dst))) {
+		struct iovec iov = { .iov_base = l4, .iov_len = len };
+
+		return stack_output_ip4(s, src, dst, proto, tos, &iov, 1);
+	}
+	return stack_frame_out(s, stack_ip4_hdr_in_place(s, mac, src, dst, proto, tos, l4, len),
+			       34 + len, NULL);
+}
+
+int stack_output_ip4_meta(struct user_stack *s, struct in_addr src, struct in_addr dst,
+			  uint8_t proto, uint8_t *l4, size_t len, struct net_meta *meta)
+{
+	const uint8_t *mac = stack_dst_mac(s, dst);
+
+	if (len + 20 > 65535)
+		return -1;
+	if (!mac) {
+		/* rare (the guest's ARP entry expired): complete the checksum here and take the
+		 * plain path, which holds the packet while ARP resolves (and fragments a TSO one) */
+		struct iovec iov = { .iov_base = l4, .iov_len = len };
+		uint16_t sum = csum_fold(csum_partial(l4, len, 0));
+
+		memcpy(l4 + meta->csum_offset, &sum, 2);
+		return stack_output_ip4(s, src, dst, proto, 0, &iov, 1);
+	}
+	meta->csum_start = STACK_HEADROOM;
+	if (meta->gso_type != NET_META_GSO_NONE)
+		meta->hdr_len = (uint16_t)(STACK_HEADROOM + (l4[12] >> 4) * 4);
+	return stack_frame_out(s, stack_ip4_hdr_in_place(s, mac, src, dst, proto, 0, l4, len),
+			       34 + len, meta);
 }
 
 void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
@@ -431,6 +463,10 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		s->stats.bad_eth++;
 		return;
 	}
+	/* checksums the guest left to us (partial) or had verified: a fragment's never count */
+	s->rx_csum_ok = meta && (meta->flags & (NET_META_F_NEEDS_CSUM | NET_META_F_DATA_VALID)) &&
+			!(type == WIRE_ETHERTYPE_IPV4 && len >= WIRE_ETH_HLEN + 8 &&
+			  ((f[WIRE_ETH_HLEN + 6] & 0x3f) | f[WIRE_ETH_HLEN + 7]));
 	if (type == WIRE_ETHERTYPE_ARP && s->cfg.ipv4)
 		arp_input(s, f, len);
 	else if (type == WIRE_ETHERTYPE_IPV4 && s->cfg.ipv4)

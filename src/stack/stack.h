@@ -148,7 +148,11 @@ struct stack_cfg {
  * @cfg:	configuration (a copy owned by the stack)
  * @env:	the host's callbacks
  * @opaque:	passed to every callback
- * @guest_offloads: NET_OFF_* the guest side accepts (set by the host; plain frames for now)
+ * @guest_offloads: NET_OFF_* the guest side accepts (set by the host): with NET_OFF_CSUM the
+ *		stack leaves TCP checksums to the receiver, with NET_OFF_TSO4 too it sends
+ *		up to 64 KiB TCP segments in one frame (stack_output_ip4_hr()'s @meta)
+ * @rx_csum_ok:	the guest frame being processed has verified or partial checksums
+ *		(NET_META_F_DATA_VALID / NEEDS_CSUM, not a fragment): L4 checksums are not checked
  * @gw_mac:	MAC of the virtual hosts: 52:55 + the gateway's IPv4 address
  * @arp:	ARP table and frames waiting for resolution
  * @ip4:	fragment reassembly
@@ -173,6 +177,7 @@ struct user_stack {
 	struct stack_env env;
 	void *opaque;
 	uint32_t guest_offloads;
+	bool rx_csum_ok;
 	uint8_t gw_mac[6];
 	struct arp_state arp;
 	struct ip4_state ip4;
@@ -271,6 +276,16 @@ int stack_output_ip4(struct user_stack *s, struct in_addr src, struct in_addr ds
  */
 int stack_output_ip4_hr(struct user_stack *s, struct in_addr src, struct in_addr dst,
 			uint8_t proto, uint8_t tos, uint8_t *l4, size_t len);
+/**
+ * stack_output_ip4_meta() - stack_output_ip4_hr() for a frame with offload metadata
+ * @meta:	what the guest side accepts (s->guest_offloads): a partial checksum, or a TSO
+ *		frame larger than the MTU that the receiver (or the core, for receivers that
+ *		cannot take it) segments; csum_start and hdr_len are filled in here
+ * Without a known destination MAC the checksum is completed here and the packet takes
+ * stack_output_ip4()'s path.
+ */
+int stack_output_ip4_meta(struct user_stack *s, struct in_addr src, struct in_addr dst,
+			  uint8_t proto, uint8_t *l4, size_t len, struct net_meta *meta);
 
 /* stack_send_eth() - send one frame (dst MAC, gateway MAC as source, @type, payload) */
 int stack_send_eth(struct user_stack *s, const uint8_t *dst_mac, uint16_t type,

@@ -63,6 +63,9 @@
 #define TCP_HDR_ROOM 64			/* TCP header with options, room before payload */
 _Static_assert(TCP_HDR_ROOM - 20 >= STACK_HEADROOM, "batch slots hold Ethernet + IP headers");
 #define TCP_BATCH 16			/* segments read from a socket per recvmsg() */
+#define TCP_TSO_BATCH 4			/* TSO frames read per recvmsg() */
+#define TCP_TSO_MAX (65535 - 20 - 20)	/* payload of one TSO frame: one IPv4 datagram */
+#define TCP_TSO_SLOT (TCP_HDR_ROOM + 65536)
 #define TCP_MSS_DFL 536		/* RFC 9293 3.7.1 */
 #define TCP_WS_OURS 7			/* our window scale: 8 MiB windows */
 #define TCP_WS_MAX 14
@@ -408,13 +411,10 @@ static void tcp_free(struct tcp_conn *c, bool abort)
  *		is built in place, the payload is not copied again
  * Return: stack_output_ip4()'s result
  */
-static int tcp_emit(struct user_stack *s, struct in_addr src, uint16_t sport, struct in_addr dst,
-		    uint16_t dport, uint8_t *th, size_t hlen, size_t plen, uint8_t flags,
-		    uint32_t seq, uint32_t ack, uint16_t win, bool headroom)
+/* tcp_header() - the fixed TCP header at @th (checksum zero; options already after byte 20) */
+static void tcp_header(uint8_t *th, uint16_t sport, uint16_t dport, size_t hlen, uint8_t flags,
+		       uint32_t seq, uint32_t ack, uint16_t win)
 {
-	struct iovec iov = { .iov_base = th, .iov_len = hlen + plen };
-	uint16_t sum;
-
 	put16(th, sport);
 	put16(th + 2, dport);
 	put32(th + 4, seq);
@@ -423,12 +423,47 @@ static int tcp_emit(struct user_stack *s, struct in_addr src, uint16_t sport, st
 	th[13] = flags;
 	put16(th + 14, win);
 	memset(th + 16, 0, 4);
+}
+
+static int tcp_emit(struct user_stack *s, struct in_addr src, uint16_t sport, struct in_addr dst,
+		    uint16_t dport, uint8_t *th, size_t hlen, size_t plen, uint8_t flags,
+		    uint32_t seq, uint32_t ack, uint16_t win, bool headroom)
+{
+	struct iovec iov = { .iov_base = th, .iov_len = hlen + plen };
+	uint16_t sum;
+
+	tcp_header(th, sport, dport, hlen, flags, seq, ack, win);
 	sum = csum_fold(csum_partial(th, hlen + plen,
 				     csum_pseudo4(src, dst, IPPROTO_TCP, (uint16_t)(hlen + plen))));
 	memcpy(th + 16, &sum, 2);
 	if (headroom)
 		return stack_output_ip4_hr(s, src, dst, IPPROTO_TCP, 0, th, hlen + plen);
 	return stack_output_ip4(s, src, dst, IPPROTO_TCP, 0, &iov, 1);
+}
+
+/**
+ * tcp_emit_offload() - tcp_emit() for a guest side that takes partial checksums (and TSO):
+ * the checksum field gets the pseudo header sum, the receiver (or the core, for one that
+ * cannot) sums the rest; @plen above @mss makes a TSO frame cut into @mss-byte segments
+ */
+static int tcp_emit_offload(struct user_stack *s, struct in_addr src, uint16_t sport,
+			    struct in_addr dst, uint16_t dport, uint8_t *th, size_t plen,
+			    uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, uint16_t mss)
+{
+	struct net_meta meta = {
+		.flags = NET_META_F_NEEDS_CSUM,
+		.csum_offset = 16,
+	};
+	uint16_t sum;
+
+	tcp_header(th, sport, dport, 20, flags, seq, ack, win);
+	sum = (uint16_t)~csum_fold(csum_pseudo4(src, dst, IPPROTO_TCP, (uint16_t)(20 + plen)));
+	memcpy(th + 16, &sum, 2);
+	if (plen > mss) {
+		meta.gso_type = NET_META_GSO_TCPV4;
+		meta.gso_size = mss;
+	}
+	return stack_output_ip4_meta(s, src, dst, IPPROTO_TCP, th, 20 + plen, &meta);
 }
 
 /* tcp_rst_reply() - RST for a segment that belongs to no connection (RFC 9293 3.10.7.1) */
@@ -739,6 +774,22 @@ static int tcp_batch_alloc(struct tcp_state *t, const struct user_stack *s)
 	return t->batch ? 0 : -1;
 }
 
+/* tcp_tso_alloc() - the TSO frame scratch (once per stack, on first use) */
+static int tcp_tso_alloc(struct tcp_state *t)
+{
+	if (!t->tso_batch)
+		t->tso_batch = malloc((size_t)TCP_TSO_SLOT * TCP_TSO_BATCH);
+	return t->tso_batch ? 0 : -1;
+}
+
+/* tcp_offload_mode() - frames towards the guest: 0 plain, 1 partial checksums, 2 TSO as well */
+static int tcp_offload_mode(const struct user_stack *s)
+{
+	if (!(s->guest_offloads & NET_OFF_CSUM))
+		return 0;
+	return (s->guest_offloads & NET_OFF_TSO4) ? 2 : 1;
+}
+
 /* tcp_send_fin() - our FIN, once the socket reached EOF and all data went out */
 static void tcp_send_fin(struct tcp_conn *c)
 {
@@ -752,10 +803,10 @@ static void tcp_send_fin(struct tcp_conn *c)
 	c->flags |= TCP_F_FIN_SENT;
 }
 
-/* tcp_peek() - peek up to @n segments of at most @seg bytes into the scratch slots */
-static ssize_t tcp_peek(struct tcp_conn *c, int n, size_t seg, size_t want)
+/* tcp_peek() - peek up to @n segments of at most @seg bytes into the slots of @batch */
+static ssize_t tcp_peek(struct tcp_conn *c, uint8_t *batch, size_t slot, int n, size_t seg,
+			size_t want)
 {
-	struct tcp_state *t = &c->s->tcp;
 	struct iovec iov[TCP_BATCH + 1];
 	struct msghdr mh = { .msg_iov = iov };
 	size_t skip = 0;
@@ -764,13 +815,13 @@ static ssize_t tcp_peek(struct tcp_conn *c, int n, size_t seg, size_t want)
 
 	if (c->flags & TCP_F_NO_PEEKOFF) {
 		skip = c->snd_nxt - c->snd_una;
-		iov[k].iov_base = tcp_discard_buf(t);
+		iov[k].iov_base = tcp_discard_buf(&c->s->tcp);
 		iov[k++].iov_len = skip;
 	}
 	for (int i = 0; i < n && want; i++) {
 		size_t l = MIN(seg, want);
 
-		iov[k].iov_base = t->batch + (size_t)i * t->slot + TCP_HDR_ROOM;
+		iov[k].iov_base = batch + (size_t)i * slot + TCP_HDR_ROOM;
 		iov[k++].iov_len = l;
 		want -= l;
 	}
@@ -809,7 +860,10 @@ static void tcp_sock_send(struct tcp_conn *c)
 	c->flags &= ~(uint32_t)TCP_F_PAUSED;
 	for (;;) {
 		uint32_t inflight = c->snd_nxt - c->snd_una, avail;
-		size_t seg = MIN((size_t)c->mss, t->seg_max), want, done = 0;
+		size_t mss = MIN((size_t)c->mss, t->seg_max), seg = mss, want, done = 0;
+		int mode = tcp_offload_mode(s), nslots = TCP_BATCH;
+		uint8_t *batch = t->batch;
+		size_t slot = t->slot;
 		uint16_t wfield;
 		ssize_t r;
 
@@ -828,8 +882,15 @@ static void tcp_sock_send(struct tcp_conn *c)
 			c->flags |= TCP_F_PAUSED;
 			break;
 		}
-		want = MIN((size_t)avail, seg * TCP_BATCH);
-		r = tcp_peek(c, (int)((want + seg - 1) / seg), seg, want);
+		if (mode == 2 && tcp_tso_alloc(t) == 0) {
+			/* whole TSO frames of up to 64 KiB, cut at the guest's MSS by the receiver */
+			seg = TCP_TSO_MAX / mss * mss;
+			batch = t->tso_batch;
+			slot = TCP_TSO_SLOT;
+			nslots = TCP_TSO_BATCH;
+		}
+		want = MIN((size_t)avail, seg * (size_t)nslots);
+		r = tcp_peek(c, batch, slot, (int)((want + seg - 1) / seg), seg, want);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
@@ -847,13 +908,20 @@ static void tcp_sock_send(struct tcp_conn *c)
 		if (c->snd_max == c->snd_una)
 			c->since_ms = stack_now_ms(s);	/* idle until now: the give-up clock starts */
 		for (int i = 0; done < (size_t)r; i++) {
-			uint8_t *th = t->batch + (size_t)i * t->slot + TCP_HDR_ROOM - 20;
+			uint8_t *th = batch + (size_t)i * slot + TCP_HDR_ROOM - 20;
 			size_t l = MIN(seg, (size_t)r - done);
 			uint8_t fl = TCP_ACK | (done + l == (size_t)r ? TCP_PSH : 0);
 			int ret;
 
-			ret = tcp_emit(s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4, c->gport, th, 20,
-				       l, fl, c->snd_nxt, c->rcv_nxt, wfield, true);
+			if (mode)
+				ret = tcp_emit_offload(s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4,
+						       c->gport, th, l, fl, c->snd_nxt, c->rcv_nxt,
+						       wfield, (uint16_t)mss);
+			else
+				ret = tcp_emit(s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4, c->gport,
+					       th, 20, l, fl, c->snd_nxt, c->rcv_nxt, wfield, true);
+			if (l > mss)
+				t->stats.tso_frames++;
 			if (!(c->flags & TCP_F_RTT)) {
 				c->flags |= TCP_F_RTT;
 				c->rtt_seq = c->snd_nxt + (uint32_t)l;
@@ -1471,7 +1539,8 @@ static void tcp_parse_options(struct cursor *o, struct tcp_seg *g)
 }
 
 /* tcp_parse() - validate a guest segment (lengths, checksum, options); 0 or -1 */
-static int tcp_parse(const struct iphdr *ip, const uint8_t *l4, size_t len, struct tcp_seg *g)
+static int tcp_parse(const struct iphdr *ip, const uint8_t *l4, size_t len, bool csum_ok,
+		     struct tcp_seg *g)
 {
 	struct cursor c, o;
 	size_t hlen;
@@ -1498,8 +1567,8 @@ static int tcp_parse(const struct iphdr *ip, const uint8_t *l4, size_t len, stru
 	/* @ip may sit at any alignment inside the frame */
 	memcpy(&g->src, (const uint8_t *)ip + WIRE_IP4_SADDR_OFF, WIRE_IP4_ADDR_LEN);
 	memcpy(&g->dst, (const uint8_t *)ip + WIRE_IP4_DADDR_OFF, WIRE_IP4_ADDR_LEN);
-	if (csum_fold(csum_partial(l4, len, csum_pseudo4(g->src, g->dst, IPPROTO_TCP,
-							  (uint16_t)len))) != 0)
+	if (!csum_ok && csum_fold(csum_partial(l4, len, csum_pseudo4(g->src, g->dst, IPPROTO_TCP,
+								      (uint16_t)len))) != 0)
 		return -1;
 	g->data = l4 + hlen;
 	g->dlen = len - hlen;
@@ -1518,7 +1587,7 @@ void tcp4_input(struct user_stack *s, const struct iphdr *ip, const uint8_t *l4,
 
 	if (!s->tcp.conns)
 		return;
-	if (tcp_parse(ip, l4, len, &g) < 0) {
+	if (tcp_parse(ip, l4, len, s->rx_csum_ok, &g) < 0) {
 		s->tcp.stats.bad++;
 		s->stats.bad_l4++;
 		return;
@@ -1777,6 +1846,7 @@ void tcp_fini(struct user_stack *s)
 	free(t->conns);
 	free(t->hash);
 	free(t->batch);
+	free(t->tso_batch);
 	free(t->stage);
 	free(t->discard);
 	memset(t, 0, sizeof(*t));

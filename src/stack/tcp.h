@@ -42,6 +42,8 @@ struct tcp_conn;
  * @batch:	scratch for frames towards the guest (TCP_BATCH slots of @slot bytes)
  * @slot:	bytes per slot: header room + the largest segment payload (@seg_max)
  * @seg_max:	largest payload per segment the scratch holds
+ * @tso_batch:	scratch for TSO frames (TCP_TSO_BATCH slots of TCP_TSO_SLOT bytes), allocated
+ *		the first time the guest side takes TSO
  * @stage:	guest payload gathered for one connection during a batch of guest frames,
  *		written with one send() (TCP_STAGE_MAX bytes, allocated on first use)
  * @stage_len:	bytes in @stage
@@ -63,6 +65,7 @@ struct tcp_state {
 	uint8_t *batch;
 	size_t slot;
 	size_t seg_max;
+	uint8_t *tso_batch;
 	uint8_t *stage;
 	size_t stage_len;
 	struct tcp_conn *stage_conn;
@@ -70,7 +73,7 @@ struct tcp_state {
 	uint32_t secret[4];
 	uint16_t eport;
 	struct {
-		uint64_t rst_sent, retransmits, bad, full, out_of_order, partial_writes;
+		uint64_t rst_sent, retransmits, bad, full, out_of_order, partial_writes, tso_frames;
 	} stats;
 };
 

@@ -797,7 +797,8 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 		goto bad;
 	len = ulen;
 	/* a zero checksum means "none" (RFC 768); a wrong one drops the datagram */
-	if (check && csum_fold(csum_partial(l4, len, csum_pseudo4(src, dst, IPPROTO_UDP, ulen))))
+	if (check && !s->rx_csum_ok &&
+	    csum_fold(csum_partial(l4, len, csum_pseudo4(src, dst, IPPROTO_UDP, ulen))))
 		goto bad;
 
 	/* DHCP/BOOTP, served even under restrict=on */
