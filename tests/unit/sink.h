@@ -64,6 +64,7 @@ struct sink {
 	size_t qlen[SINK_QMAX];
 	uint8_t q[SINK_QMAX][SINK_FRAME];
 	int events;
+	const struct net_meta *cur_meta;	/* metadata of the frame on_frame sees */
 	char ev_name[32];
 	char ev_last[256];
 };
@@ -92,6 +93,7 @@ static inline ssize_t sink_send(void *opaque, const struct iovec *iov, int iovcn
 		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
+	k->cur_meta = meta;
 	if (k->blocked) {
 		if (k->nq == SINK_QMAX)
 			return -1;

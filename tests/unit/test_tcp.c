@@ -145,6 +145,9 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+static bool partial_csum;	/* guest_seg() sends partial checksums ... */
+static bool partial_ok;		/* ... with the frame's metadata saying so */
+
 /* guest_seg() - craft a guest segment to @dst:@dport from the guest's @sport and feed it */
 static void guest_seg(const char *dst, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
 		      uint32_t ack, uint16_t win, const uint8_t *opt, size_t optlen,
@@ -185,6 +188,15 @@ static void guest_seg(const char *dst, uint16_t sport, uint16_t dport, uint8_t f
 		memcpy(th + 20, opt, optlen);
 	if (dlen)
 		memcpy(th + hl, data, dlen);
+	if (partial_csum) {
+		/* what a guest with checksum offload sends: the pseudo header sum only */
+		sum = (uint16_t)~csum_fold(csum_pseudo4(s, d, IPPROTO_TCP, (uint16_t)len));
+		memcpy(th + 16, &sum, 2);
+		st->rx_csum_ok = partial_ok;
+		tcp4_input(st, ip, th, len);
+		st->rx_csum_ok = false;
+		return;
+	}
 	sum = csum_fold(csum_partial(th, len, csum_pseudo4(s, d, IPPROTO_TCP, (uint16_t)len)));
 	memcpy(th + 16, &sum, 2);
 	tcp4_input(st, ip, th, len);
@@ -558,6 +570,126 @@ out:
 	free_stack();
 }
 
+/* TSO towards the guest: what the guest's receiver sees of the frames the stack built */
+static uint8_t *tso_got;
+static size_t tso_len, tso_frames, tso_bad;
+static uint32_t tso_base;
+
+static void tso_frame(struct sink *k, const uint8_t *cf, size_t len)
+{
+	const struct net_meta *m = k->cur_meta;
+	static uint8_t f[70000];
+	uint8_t *l4 = f + 34;
+	size_t l4len, hl;
+	struct in_addr s, d;
+	uint16_t sum;
+	uint32_t seq;
+
+	if (len < 54 || len > sizeof(f) || cf[23] != IPPROTO_TCP)
+		return;
+	memcpy(f, cf, len);
+	l4len = len - 34;
+	if (!m || !(m->flags & NET_META_F_NEEDS_CSUM) || m->csum_start != 34 || m->csum_offset != 16) {
+		tso_bad++;	/* the guest side takes partial checksums: every data frame has one */
+		return;
+	}
+	/* the receiver's part: sum from csum_start over the pseudo header sum in the field */
+	sum = csum_fold(csum_partial(l4, l4len, 0));
+	memcpy(l4 + 16, &sum, 2);
+	memcpy(&s, f + 26, 4);
+	memcpy(&d, f + 30, 4);
+	if (csum_fold(csum_partial(l4, l4len, csum_pseudo4(s, d, IPPROTO_TCP, (uint16_t)l4len))))
+		tso_bad++;
+	hl = (size_t)(l4[12] >> 4) * 4;
+	if (l4len - hl > 1460) {
+		tso_frames++;
+		if (m->gso_type != NET_META_GSO_TCPV4 || m->gso_size != 1460 || m->hdr_len != 54 ||
+		    len > 65535 + 14)
+			tso_bad++;
+	} else if (m->gso_type != NET_META_GSO_NONE) {
+		tso_bad++;
+	}
+	seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
+	if (seq - tso_base == tso_len && l4len > hl && tso_len + (l4len - hl) <= (4u << 20)) {
+		memcpy(tso_got + tso_len, l4 + hl, l4len - hl);
+		tso_len += l4len - hl;
+	}
+	parse_frame(f, len);
+}
+
+static void test_tso(void)
+{
+	uint16_t port;
+	int lfd = listener(&port), afd;
+	uint32_t iss, gseq = 7000;
+	static uint8_t data[4 << 20], got[4 << 20];
+	size_t sent = 0, rcvd = 0, bad0;
+
+	make_stack(NULL);
+	afd = open_conn(lfd, port, 40011, gseq, &iss);
+	CHECK(afd >= 0);
+	if (afd < 0)
+		goto out;
+	gseq++;
+	for (size_t k = 0; k < sizeof(data); k++)
+		data[k] = (uint8_t)(k * 13 + (k >> 11));
+	/* guest -> host: 64 KiB segments with partial checksums go into the socket whole */
+	partial_csum = partial_ok = true;
+	for (size_t off = 0; off < (1u << 20); off += 65000) {
+		size_t l = MIN(65000, (1u << 20) - off);
+
+		guest_seg("10.0.2.2", 40011, port, ACK, gseq + (uint32_t)off, iss + 1, 65535, NULL, 0,
+			  data + off, l);
+		for (int i = 0; i < 1000; i++) {
+			ssize_t r = recv(afd, got + rcvd, sizeof(got) - rcvd, MSG_DONTWAIT);
+
+			if (r > 0)
+				rcvd += (size_t)r;
+			if (rcvd >= off + l)
+				break;
+			sink_poll(gk, 1);
+		}
+	}
+	CHECK(rcvd == (1u << 20) && !memcmp(got, data, rcvd));
+	/* the same partial checksum without metadata saying so is a bad checksum: dropped */
+	bad0 = st->tcp.stats.bad;
+	partial_ok = false;
+	guest_seg("10.0.2.2", 40011, port, ACK, gseq + (1u << 20), iss + 1, 65535, NULL, 0, data, 100);
+	CHECK(st->tcp.stats.bad == bad0 + 1);
+	partial_csum = partial_ok = false;
+	gseq += 1u << 20;
+	/* host -> guest: the guest side takes TSO, so frames of up to 64 KiB come out */
+	st->guest_offloads = NET_OFF_CSUM | NET_OFF_TSO4;
+	gk->on_frame = tso_frame;
+	tso_got = got;
+	tso_len = tso_frames = tso_bad = 0;
+	tso_base = iss + 1;
+	for (int round = 0; round < 20000 && tso_len < sizeof(data); round++) {
+		if (sent < sizeof(data)) {
+			ssize_t r = send(afd, data + sent, sizeof(data) - sent, MSG_DONTWAIT);
+
+			if (r > 0)
+				sent += (size_t)r;
+		}
+		nsegs = 0;
+		sink_poll(gk, 1);
+		sink_advance(gk, 1);
+		if (nsegs)
+			guest_seg("10.0.2.2", 40011, port, ACK, gseq, tso_base + (uint32_t)tso_len,
+				  65535, NULL, 0, NULL, 0);
+	}
+	CHECK(tso_len == sizeof(data) && !memcmp(got, data, sizeof(data)));
+	CHECK(tso_frames > 0);
+	CHECK(tso_bad == 0);
+	CHECK(st->tcp.stats.tso_frames == tso_frames);
+	gk->on_frame = guest_frame;
+	guest_seg("10.0.2.2", 40011, port, RST, gseq, 0, 0, NULL, 0, NULL, 0);
+	close(afd);
+out:
+	close(lfd);
+	free_stack();
+}
+
 static void test_guest_busy(void)
 {
 	uint16_t port;
@@ -756,6 +888,7 @@ int main(void)
 	RUN(test_restrict);
 	RUN(test_retransmit);
 	RUN(test_bulk_both_ways);
+	RUN(test_tso);
 	RUN(test_guest_busy);
 	RUN(test_hostfwd);
 	RUN(test_guestfwd_cmd);
