@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -587,6 +588,20 @@ static void check_args(void)
 			fail("-monitor", monitors[i], "cannot use stdio with -daemonize");
 }
 
+/*
+ * raise_fd_limit() - every flow of the user stack holds a host socket: take the hard limit of
+ * open files as the soft one (the soft default, 1024, would cap a guest at ~1000 connections)
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int code;
@@ -596,6 +611,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_init("qnet");
+	raise_fd_limit();
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	parse_args(argc, argv);
 	check_args();

@@ -20,8 +20,8 @@ struct guestfwd;
  * The TCP module owns this header: keep the functions below, add state
  * fields as needed. Bounded connection table (TCP_CONNS_MAX), hash lookup.
  */
-#define TCP_CONNS_MAX 65536
-#define TCP_HASH_BUCKETS 16384		/* power of two */
+#define TCP_CONNS_MAX 131072
+#define TCP_HASH_BUCKETS 65536		/* power of two */
 
 struct tcp_conn;
 
