@@ -27,7 +27,7 @@ USBINS  := $(UNITS:tests/unit/%.c=$(B)/san/tests/%)
 FUZZ    := $(sort $(wildcard fuzz/fuzz_*.c))
 FBINS   := $(FUZZ:fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all check unit unit-san fuzz fuzz-replay integration demo bench clean
+.PHONY: all check unit unit-san fuzz fuzz-replay integration demo bench clean install
 all: $(B)/qnet
 
 $(B)/%.o: %.c $(HDRS)
@@ -103,3 +103,11 @@ bench: all
 
 clean:
 	rm -rf $(B)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the program, its static library and the man page
+PREFIX  ?= /usr/local
+install: all $(B)/libqnet.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/qnet $(DESTDIR)$(PREFIX)/bin/qnet
+	install -m 644 $(B)/libqnet.a $(DESTDIR)$(PREFIX)/lib/libqnet.a
+	install -m 644 docs/qnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/qnet.1
