@@ -15,6 +15,7 @@
 #include "cli/chardev_opts.h"
 #include "cli/filter_opts.h"
 #include "cli/run.h"
+#include "cli/slirp4netns.h"
 #include "core/chardev.h"
 #include "core/filter.h"
 #include "core/hub.h"
@@ -617,6 +618,12 @@ int main(int argc, char **argv)
 	if (loop_init() < 0) {
 		fprintf(stderr, "qnet: cannot set up the event loop: %s\n", strerror(errno));
 		return 1;
+	}
+	if (!strcmp(basename(argv[0]), "slirp4netns")) {
+		log_init("slirp4netns");
+		code = slirp4netns_main(argc, argv);
+		loop_fini();
+		return code;
 	}
 	log_init("qnet");
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
