@@ -15,6 +15,8 @@
 #include "cli/opts.h"
 #include "cli/chardev_opts.h"
 #include "cli/filter_opts.h"
+#include "cli/run.h"
+#include "cli/slirp4netns.h"
 #include "core/chardev.h"
 #include "core/filter.h"
 #include "core/hub.h"
@@ -53,6 +55,7 @@ static const char *log_path;
 static char *pidfile;
 static bool pidfile_written;
 static bool daemonize;
+static char **run_argv;	/* qnet ... -- CMD [ARGS] */
 
 static const char nic_hint[] =
 	"qnet has no NICs: the guest's NIC lives in QEMU. Attach it with a socket "
@@ -65,6 +68,7 @@ static const char nic_hint[] =
 static void usage(void)
 {
 	printf("usage: qnet [options]\n"
+	       "       qnet [options] -- CMD [ARGS]\n"
 	       "QEMU's network backends, hubs, filters and monitor as a standalone program.\n"
 	       "\n"
 	       "  -netdev TYPE,id=ID[,opts]   create a netdev (QEMU syntax; JSON accepted)\n"
@@ -79,6 +83,11 @@ static void usage(void)
 	       "  -pidfile FILE               write the process id to FILE\n"
 	       "  -daemonize                  detach once set up\n"
 	       "  -version, -h/-help          version, this text (--x works for every -x)\n"
+	       "  -- CMD [ARGS]               run CMD in a new user, network and mount namespace\n"
+	       "                              whose eth0 is on the first -netdev user without a\n"
+	       "                              peer (or a new user0): 10.0.2.15/24, default route\n"
+	       "                              10.0.2.2, /etc/resolv.conf naming 10.0.2.3 (or the\n"
+	       "                              user netdev's own addresses); exits with CMD's status\n"
 	       "\n"
 	       "examples:\n"
 	       "  # a hub joining two QEMU guests that connect to unix sockets\n"
@@ -90,6 +99,8 @@ static void usage(void)
 	       "       -netdev tap,id=t,ifname=qnet0,script=no,downscript=no \\\n"
 	       "       -netdev hubport,id=p1,hubid=1,netdev=g -netdev hubport,id=p2,hubid=1,netdev=t \\\n"
 	       "       -object filter-dump,id=d,netdev=g,file=/tmp/g.pcap -monitor stdio\n"
+	       "  # curl in its own namespace, behind the user stack; port 8080 forwarded to it\n"
+	       "  qnet -netdev user,id=u,hostfwd=tcp:127.0.0.1:8080-:80 -- curl http://10.0.2.2/\n"
 	       "  # QEMU side of the first example\n"
 	       "  qemu-system-x86_64 -netdev stream,id=n0,addr.type=unix,addr.path=/tmp/a.sock \\\n"
 	       "       -device virtio-net-pci,netdev=n0 ...\n");
@@ -485,6 +496,11 @@ static void do_daemonize(void)
 
 static void on_signal(int signo, void *opaque)
 {
+	if (run_active()) {
+		info("passing signal %d on to the command", signo);
+		run_forward_signal(signo);
+		return;
+	}
 	info("terminating on signal %d", signo);
 	loop_quit(0);
 }
@@ -566,6 +582,12 @@ static void parse_args(int argc, char **argv)
 		const char *opt = argv[i], *name = opt + 1;
 		size_t k;
 
+		if (!strcmp(opt, "--")) {
+			if (i + 1 >= argc)
+				fail(opt, NULL, "needs a command to run");
+			run_argv = argv + i + 1;
+			return;
+		}
 		if (opt[0] != '-' || !opt[1])
 			fail(opt, NULL, "invalid argument (qnet takes options only, see --help)");
 		if (name[0] == '-' && name[1])
@@ -586,6 +608,8 @@ static void check_args(void)
 	for (int i = 0; i < n_monitors; i++)
 		if (daemonize && !strncmp(monitors[i], "stdio", 5))
 			fail("-monitor", monitors[i], "cannot use stdio with -daemonize");
+	if (daemonize && run_argv)
+		fail("-daemonize", NULL, "cannot be used with -- CMD");
 }
 
 /*
@@ -610,6 +634,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qnet: cannot set up the event loop: %s\n", strerror(errno));
 		return 1;
 	}
+	if (!strcmp(basename(argv[0]), "slirp4netns")) {
+		log_init("slirp4netns");
+		code = slirp4netns_main(argc, argv);
+		loop_fini();
+		return code;
+	}
 	log_init("qnet");
 	raise_fd_limit();
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -622,12 +652,26 @@ int main(int argc, char **argv)
 			fail("-D", log_path, "cannot open log file: %s", strerror(-r));
 	}
 
+	/* CMD's process first, so that it inherits nothing qnet opens below */
+	if (run_argv) {
+		struct error e = { 0 };
+
+		if (run_spawn(run_argv, &e) < 0)
+			fail("--", NULL, "%s", e.msg);
+	}
+
 	/* QEMU's net_init_clients() order: modern -netdev, QemuOpts -netdev, -net */
 	create_chardevs();
 	create_netdevs(&modern_netdevs);
 	create_netdevs(&legacy_netdevs);
 	create_legacy_nets();
 	create_objects();
+	if (run_argv) {
+		struct error e = { 0 };
+
+		if (run_attach(&e) < 0)
+			fail("--", NULL, "%s", e.msg);
+	}
 	for (int i = 0; i < n_monitors; i++) {
 		struct error e = { 0 };
 

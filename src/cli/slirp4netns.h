@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* slirp4netns.h - qnet invoked as "slirp4netns" (a symlink or a copy under that name) */
+#ifndef QNET_SLIRP4NETNS_H
+#define QNET_SLIRP4NETNS_H
+
+/*
+ * DOC: slirp4netns compatibility
+ * When argv[0]'s last component is "slirp4netns", main() hands over to
+ * slirp4netns_main(): slirp4netns 1.2's options (getopt_long, the same
+ * short and long names, its texts on stdout/stderr and exit status 1 with
+ * the usage on errors), its defaults (10.0.2.0/24: gateway .2, DNS .3, the
+ * namespace's address .100 with -c, MTU 1500) and its process model: a
+ * child joins the target's user namespace (--userns-path or
+ * /proc/PID/ns/user) and network namespace (PID, or --netns-type=path
+ * PATH), creates the tap TAPNAME, configures it with -c (address, netmask,
+ * MTU, --macaddress, default route) and passes the fd back; "child
+ * failed(N)" if it cannot. The parent runs a `-netdev user` (net=CIDR,
+ * mtu=) linked to a tap netdev on that fd, writes "1" to --ready-fd, stops
+ * when --exit-fd becomes readable or hangs up (or on SIGINT/SIGTERM) and
+ * serves the JSON API on -a PATH: one request per connection (at most
+ * 4095 bytes, "too large message" beyond, without reading further),
+ * add_hostfwd / list_hostfwd / remove_hostfwd with slirp4netns's reply
+ * shapes and error descriptions, bounded connections with a timeout.
+ * Accepted but not (yet) enforced: --enable-ipv6, --disable-host-loopback,
+ * --disable-dns, --enable-sandbox, --enable-seccomp (warned about where it
+ * matters); refused: --outbound-addr(6), --target-type=bess.
+ */
+
+/* slirp4netns_main() - the whole program in slirp4netns mode; returns the exit status */
+int slirp4netns_main(int argc, char **argv);
+
+#endif /* QNET_SLIRP4NETNS_H */
