@@ -259,18 +259,15 @@ static int slirp_cfg(const SlirpConfig *c, struct stack_cfg *sc, struct error *e
 	/* what qnet cannot do yet is refused, never silently ignored (docs/behaviour.md) */
 	if (c->tftp_path || c->bootfile)
 		return err_set(e, "libslirp: TFTP is not supported by qnet yet");
-	if (c->disable_host_loopback)
-		return err_set(e, "libslirp: disable_host_loopback is not supported by qnet yet");
 	if (c->version >= 2 && (c->outbound_addr || c->outbound_addr6))
 		return err_set(e, "libslirp: outbound_addr is not supported by qnet yet");
-	if (c->version >= 3 && c->disable_dns)
-		return err_set(e, "libslirp: disable_dns is not supported by qnet yet");
-	if (c->version >= 4 && c->disable_dhcp)
-		return err_set(e, "libslirp: disable_dhcp is not supported by qnet yet");
 	if (c->if_mtu && (c->if_mtu < STACK_MTU_MIN || c->if_mtu > STACK_MTU_MAX))
 		return err_set(e, "libslirp: if_mtu %zu is not %d to %d", c->if_mtu,
 			       STACK_MTU_MIN, STACK_MTU_MAX);
 	sc->restricted = c->restricted != 0;
+	sc->no_host_loopback = c->disable_host_loopback;
+	sc->no_dns = c->version >= 3 && c->disable_dns;
+	sc->no_dhcp = c->version >= 4 && c->disable_dhcp;
 	sc->ipv4 = c->in_enabled;
 	sc->ipv6 = c->in6_enabled;
 	sc->net = c->vnetwork;

@@ -10,7 +10,8 @@
 # through 10.0.2.2:8080, resolve a name through 10.0.2.3. Through slirp4netns's API socket:
 # add_hostfwd 127.0.0.1:8083 -> guest :8000 (an http.server in the guest namespace answers the
 # host's curl), list_hostfwd shows it, remove_hostfwd removes it. /proc/PID/maps shows qnet's
-# library in slirp4netns.
+# library in slirp4netns. A second slirp4netns with --disable-host-loopback into a third namespace:
+# 10.0.2.2 no longer reaches the host's loopback.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -81,5 +82,18 @@ r=$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":${id:-0}}}")
 check "API remove_hostfwd succeeds ($r)" eval '! grep -q error <<<"$r"'
 check "after remove_hostfwd nothing listens on 8083" eval "! _lib_tcp_listening 8083"
 check "slirp4netns still running" kill -0 "$s4n"
+
+# --disable-host-loopback (SlirpConfig.disable_host_loopback): 10.0.2.2 no longer reaches 127.0.0.1
+G2=qnet-s4l-$$
+ns_create "$G2" || not_ok "namespace $G2"
+ip netns exec "$H" env LD_LIBRARY_PATH="$ROOT/build" slirp4netns --configure --disable-host-loopback \
+	--netns-type=path "/run/netns/$G2" tap0 >"$T/s4n2.log" 2>&1 &
+bg_track $!
+if wait_for 10 eval "ip -n $G2 -4 addr show tap0 | grep -q 10.0.2.100"; then
+	check "--disable-host-loopback: the outside (127.0.0.1:8080) is unreachable through 10.0.2.2" \
+		eval "! ip netns exec $G2 curl -s --max-time 5 http://10.0.2.2:8080/page.txt"
+else
+	not_ok "slirp4netns --disable-host-loopback configured tap0 in $G2"; sed 's/^/#   /' "$T/s4n2.log"
+fi
 check "dnsmasq answered" grep -q 'query\[A\] qnet-s4n-test.example' "$T/dnsmasq.log"
 finish

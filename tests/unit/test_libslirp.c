@@ -406,14 +406,8 @@ static void test_new_errors(void)
 	c.version = 3;
 	CHECK(slirp_new(&c, &host_cb_v4, &h) == NULL);
 	/* refused features, never silently ignored */
-	c = cfg_default(4);
-	c.disable_dhcp = true;
-	CHECK(slirp_new(&c, &host_cb_v4, &h) == NULL);
-	c = cfg_default(3);
-	c.disable_dns = true;
-	CHECK(slirp_new(&c, &host_cb_old, &h) == NULL);
-	c = cfg_default(1);
-	c.disable_host_loopback = true;
+	c = cfg_default(2);
+	c.outbound_addr = &(struct sockaddr_in){ .sin_family = AF_INET };
 	CHECK(slirp_new(&c, &host_cb_old, &h) == NULL);
 	c = cfg_default(1);
 	c.tftp_path = "/tmp";
@@ -500,6 +494,78 @@ static void test_dhcp(void)
 		CHECK(get32(u + 8 + 4) == 0x12345678);
 		CHECK(get32(u + 8 + 16) == 0x0a00020f);	/* yiaddr 10.0.2.15 */
 	}
+	host_free(&h);
+}
+
+/* dhcp_discover() - a DHCPDISCOVER frame from the guest into @f; its length */
+static size_t dhcp_discover(uint8_t *f)
+{
+	uint8_t b[300 + 8];
+
+	memset(b, 0, sizeof(b));
+	put16(b, 68);
+	put16(b + 2, 67);
+	put16(b + 4, sizeof(b));
+	b[8] = 1;
+	b[9] = 1;
+	b[10] = 6;
+	put32(b + 12, 0x12345678);
+	memcpy(b + 8 + 28, guest_mac, 6);
+	put32(b + 8 + 236, 0x63825363);
+	b[8 + 240] = 53;
+	b[8 + 241] = 1;
+	b[8 + 242] = 1;
+	b[8 + 243] = 255;
+	return ip_frame(f, "0.0.0.0", "255.255.255.255", 17, b, sizeof(b), 6);
+}
+
+/* udp_to_gateway() - a datagram to 10.0.2.2:@port reaches a socket on 127.0.0.1:@port? */
+static bool udp_to_gateway(struct host *h)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	uint8_t u[8 + 4] = { 0x11, 0x5c, 0, 0, 0, 12, 0, 0, 'q', 'n', 'e', 't' }, f[128], got[16];
+	bool ok = false;
+
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	memcpy(u + 2, &a.sin_port, 2);
+	input(h, f, ip_frame(f, "10.0.2.15", "10.0.2.2", 17, u, sizeof(u), 6));
+	for (int k = 0; k < 10 && !ok; k++) {
+		host_run(h, 10);
+		ok = recv(fd, got, sizeof(got), 0) == 4 && !memcmp(got, "qnet", 4);
+	}
+	close(fd);
+	return ok;
+}
+
+/* disable_dhcp, disable_dns, disable_host_loopback */
+static void test_disable(void)
+{
+	struct host h = { 0 };
+	SlirpConfig c = cfg_default(4);
+	uint8_t f[400];
+
+	c.disable_dhcp = true;
+	c.disable_dns = true;
+	c.disable_host_loopback = true;
+	h.slirp = slirp_new(&c, &host_cb_v4, &h);
+	CHECK(h.slirp != NULL);
+	if (!h.slirp)
+		return;
+	input(&h, f, dhcp_discover(f));
+	host_run(&h, 20);
+	CHECK(find_frame(&h, 0, 0x0800, 17) < 0);	/* no OFFER */
+	input(&h, f, arp_request(f, "10.0.2.15", "10.0.2.2"));
+	CHECK(!udp_to_gateway(&h));
+	host_free(&h);
+	/* the same instance without the flags: both work */
+	CHECK(host_new(&h, 4) != NULL);
+	input(&h, f, dhcp_discover(f));
+	CHECK(find_frame(&h, 0, 0x0800, 17) >= 0);
+	input(&h, f, arp_request(f, "10.0.2.15", "10.0.2.2"));
+	CHECK(udp_to_gateway(&h));
 	host_free(&h);
 }
 
@@ -767,6 +833,7 @@ int main(void)
 	RUN(test_new_errors);
 	RUN(test_init_and_arp);
 	RUN(test_dhcp);
+	RUN(test_disable);
 	RUN(test_hostfwd);
 	RUN(test_guestfwd);
 	RUN(test_ping_gateway);
