@@ -51,10 +51,10 @@ $(B)/libslirp.so.0: $(POBJS) src/slirp/libslirp.map
 		-Wl,--no-undefined -o $@ $(POBJS)
 	ln -sf libslirp.so.0 $(B)/libslirp.so
 
+PCSED   = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g'
 $(B)/slirp.pc: src/slirp/slirp.pc.in Makefile
 	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-		$< >$@
+	$(PCSED) $< >$@
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/slirp
@@ -62,7 +62,7 @@ install: all
 	install -m 755 $(B)/libslirp.so.0 $(DESTDIR)$(LIBDIR)/libslirp.so.0
 	ln -sf libslirp.so.0 $(DESTDIR)$(LIBDIR)/libslirp.so
 	install -m 644 include/libslirp.h include/libslirp-version.h $(DESTDIR)$(INCDIR)/slirp/
-	install -m 644 $(B)/slirp.pc $(DESTDIR)$(LIBDIR)/pkgconfig/slirp.pc
+	$(PCSED) src/slirp/slirp.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/slirp.pc
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

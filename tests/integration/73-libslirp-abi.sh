@@ -49,4 +49,15 @@ check "soname libslirp.so.0" test "$(soname "$LIB")" = "$(soname "$SYS")"
 check "build/slirp.pc: version 4.7.0, Cflags with include/slirp" \
 	eval "PKG_CONFIG_PATH=$ROOT/build pkg-config --modversion slirp | grep -qx 4.7.0 &&
 	      PKG_CONFIG_PATH=$ROOT/build pkg-config --cflags slirp | grep -q '/include/slirp'"
+
+# make install into a DESTDIR: a program built with the installed slirp.pc runs on the library
+if make -s -C "$ROOT" install DESTDIR="$T/inst" PREFIX=/usr >"$T/install.log" 2>&1; then
+	printf '#include <libslirp.h>\n#include <stdio.h>\nint main(void) { puts(slirp_version_string()); return 0; }\n' >"$T/v.c"
+	pc() { PKG_CONFIG_SYSROOT_DIR=$T/inst PKG_CONFIG_LIBDIR=$T/inst/usr/lib/pkgconfig pkg-config "$@" slirp; }
+	out=$(cc $(pc --cflags) -o "$T/v" "$T/v.c" $(pc --libs) 2>&1 && LD_LIBRARY_PATH=$T/inst/usr/lib "$T/v")
+	check "make install DESTDIR PREFIX=/usr: header, library and slirp.pc build a program ($out)" \
+		eval '[[ "$out" == 4.7.0-qnet-* ]] && [ -f "$T/inst/usr/bin/qnet" ]'
+else
+	not_ok "make install DESTDIR=... PREFIX=/usr"; sed 's/^/#   /' "$T/install.log"
+fi
 finish
