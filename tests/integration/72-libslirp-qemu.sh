@@ -8,7 +8,9 @@
 # /etc/resolv.conf there, naming a dnsmasq the test starts in the namespace. The QEMU guest
 # (tests/guest) gets a lease with udhcpc (router 10.0.2.2, DNS 10.0.2.3), pings 10.0.2.2, fetches
 # a page with a random token from a python3 http.server on the namespace's 127.0.0.1 through
-# 10.0.2.2, resolves a name through 10.0.2.3, and serves a page with busybox httpd on :80. The
+# 10.0.2.2, resolves a name through 10.0.2.3, talks to two guestfwds (cmd: a command; a chardev
+# to an echo server on the host: QEMU's write_cb/slirp_socket_recv path), and serves a page with
+# busybox httpd on :80. The
 # host checks /proc/PID/maps (qnet's library is the one mapped, Debian's is not), fetches the page
 # through the command line's hostfwd, and on QEMU's HMP: `info usernet` lists the rule,
 # `hostfwd_add` adds a second one that works, `hostfwd_remove` removes it (and then refuses).
@@ -49,6 +51,23 @@ else
 	finish
 fi
 
+# an echo server for the chardev guestfwd (QEMU connects its chardev at start-up, once)
+cat >"$T/echo.py" <<'EOF2'
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(200)
+c, _ = s.accept(); c.settimeout(200)
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    c.sendall(b"echo:" + d)
+EOF2
+ep=5001
+ip netns exec "$NS" "$PY" "$T/echo.py" "$ep" >"$T/echo.log" 2>&1 &
+bg_track $!
+wait_tcp_listen "$ep" 10 || not_ok "echo server on 127.0.0.1:$ep"
+
 # ---- the guest --------------------------------------------------------------------------------------
 cat >"$T/guest.sh" <<'EOF'
 # /test.sh of 72-libslirp-qemu: DHCP, ping the gateway, a page from the host, DNS, httpd for hostfwd.
@@ -84,6 +103,12 @@ http_get() {
 check http-get-host-page eval 'retry 3 http_get page.txt /tmp/page && grep -qx "qnet-page $QNET_TOKEN" /tmp/page'
 check nslookup-10.0.2.3 eval 'retry 3 nslookup -type=a qnet-libslirp-test.example 10.0.2.3 > /tmp/ns 2>&1;
 	grep -q "10\.9\.8\.7" /tmp/ns'
+# guestfwd: 10.0.2.100:4000 runs a command (slirp_add_exec), :4001 is QEMU's chardev to the host's
+# echo server (slirp_add_guestfwd, slirp_socket_recv)
+check guestfwd-cmd eval 'retry 3 sh -c "timeout 10 nc -w 5 10.0.2.100 4000 < /dev/null > /tmp/cmd";
+	grep -qx "cmd-ok" /tmp/cmd'
+check guestfwd-chardev eval 'echo "gf-$QNET_TOKEN" | timeout 10 nc -w 3 10.0.2.100 4001 > /tmp/gf;
+	grep -qx "echo:gf-$QNET_TOKEN" /tmp/gf'
 mkdir -p /www
 echo "qnet-guest $ip $QNET_TOKEN" > /www/index.html
 check httpd-start httpd -p 80 -h /www
@@ -93,7 +118,7 @@ EOF
 
 hp=8081 hp2=8082
 GUEST_ENV="LD_LIBRARY_PATH=$ROOT/build" GUEST_MONITOR="unix:$T/mon,server=on,wait=off" \
-	guest_start g1 "user,id=n0,hostfwd=tcp:127.0.0.1:$hp-:80" "$T/guest.sh" "" \
+	guest_start g1 "user,id=n0,hostfwd=tcp:127.0.0.1:$hp-:80,guestfwd=tcp:10.0.2.100:4000-cmd:echo cmd-ok,guestfwd=tcp:10.0.2.100:4001-tcp:127.0.0.1:$ep" "$T/guest.sh" "" \
 	52:54:00:12:34:72 virtio-net-pci "qnet.wp=$wp qnet.token=$token" || { not_ok "QEMU starts"; finish; }
 hmp() {	# hmp COMMAND - one HMP command on QEMU's monitor, output without the echo
 	timeout 10 socat -t 2 - "UNIX-CONNECT:$T/mon" <<<"$1" 2>/dev/null | tr -d '\r' |
