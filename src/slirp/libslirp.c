@@ -15,10 +15,12 @@
  *		    timer_mod at the stack's soonest deadline (ms of the same
  *		    clock); "no deadline" leaves the timer alone: a spurious wake-up
  *		    finds nothing due
- *  env->fd_add/mod/del -> a list of watched handles, linked through the
- *		    handles' env[] storage; slirp_pollfds_fill() offers them to
- *		    add_poll(), slirp_pollfds_poll() hands what get_revents() says
- *		    to the stack (a handle deleted during the pass loses its events)
+ *  env->fd_add/mod/del -> an epoll set of the instance's own (the stack's
+ *		    epoll semantics, EPOLLET included, whatever the application's
+ *		    poll is); slirp_pollfds_fill() offers the application that one
+ *		    epoll fd, slirp_pollfds_poll() reads its ready list (bounded
+ *		    batches) and hands each event to the stack (a handle deleted
+ *		    during a batch loses its pending events)
  *  env->defer	 -> stack_flush() when the outermost API call returns
  *
  * slirp_add_guestfwd() rules (the application is the host end) give the stack
@@ -33,6 +35,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
 #include <linux/sockios.h>
@@ -48,6 +51,8 @@
 #define SLIRP_GFWD_CONNS 16		/* open connections per slirp_add_guestfwd() rule */
 #define SLIRP_GFWD_CHUNK 4096		/* bytes read for write_cb at a time */
 #define SLIRP_GFWD_READS 16		/* reads per connection per poll pass */
+#define SLIRP_EP_BATCH 64		/* epoll events per epoll_wait() */
+#define SLIRP_EP_ROUNDS 4		/* epoll_wait() calls per slirp_pollfds_poll() */
 
 struct slirp_gfwd;
 
@@ -91,8 +96,9 @@ struct slirp_gfwd {
  * @cb:		the application's callbacks (version-4 fields zeroed for older configs)
  * @opaque:	the application's pointer
  * @timer:	the application's timer
- * @fds:	watched handles (struct stack_fd, linked through env[])
- * @iter_next:	the next handle of a running slirp_pollfds_poll() pass
+ * @epfd:	the epoll set of the stack's fds
+ * @ep_idx:	add_poll() index of @epfd in this pass, -1 if none
+ * @batch, @batch_n, @batch_i: the epoll events being handed out
  * @gfwds:	slirp_add_guestfwd() rules
  * @depth:	API calls in progress (stack_flush() runs when the outermost returns)
  * @flush:	the stack asked for stack_flush()
@@ -104,19 +110,16 @@ struct Slirp {
 	SlirpCb cb;
 	void *opaque;
 	void *timer;
-	struct stack_fd *fds;
-	struct stack_fd *iter_next;
+	int epfd;
+	int ep_idx;
+	struct epoll_event batch[SLIRP_EP_BATCH];
+	int batch_n, batch_i;
 	struct slirp_gfwd *gfwds;
 	int depth;
 	bool flush;
 	uint64_t dropped;
 	uint8_t tx[STACK_FRAME_MAX];
 };
-
-/* the list links and the poll index live in a handle's env[] storage */
-#define FD_NEXT(h) (*(struct stack_fd **)(void *)&(h)->env[0])
-#define FD_PREV(h) (*(struct stack_fd **)(void *)&(h)->env[1])
-#define FD_IDX(h) ((h)->env[2])		/* add_poll() index + 1, 0: none */
 
 static void slirp_enter(Slirp *sl)
 {
@@ -177,13 +180,10 @@ static void slirp_env_timer_arm(void *opaque, uint64_t deadline_ms)
 static int slirp_env_fd_add(void *opaque, struct stack_fd *h)
 {
 	Slirp *sl = opaque;
+	struct epoll_event ev = { .events = h->events, .data.ptr = h };
 
-	FD_PREV(h) = NULL;
-	FD_NEXT(h) = sl->fds;
-	if (sl->fds)
-		FD_PREV(sl->fds) = h;
-	sl->fds = h;
-	FD_IDX(h) = 0;
+	if (epoll_ctl(sl->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0)
+		return -errno;
 	if (sl->cb.register_poll_fd)
 		sl->cb.register_poll_fd(h->fd, sl->opaque);
 	return 0;
@@ -191,23 +191,20 @@ static int slirp_env_fd_add(void *opaque, struct stack_fd *h)
 
 static int slirp_env_fd_mod(void *opaque, struct stack_fd *h, uint32_t events)
 {
-	return 0;	/* h->events is read at the next slirp_pollfds_fill() */
+	Slirp *sl = opaque;
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+
+	return epoll_ctl(sl->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0 ? -errno : 0;
 }
 
 static void slirp_env_fd_del(void *opaque, struct stack_fd *h)
 {
 	Slirp *sl = opaque;
 
-	if (sl->iter_next == h)
-		sl->iter_next = FD_NEXT(h);
-	if (FD_PREV(h))
-		FD_NEXT(FD_PREV(h)) = FD_NEXT(h);
-	else
-		sl->fds = FD_NEXT(h);
-	if (FD_NEXT(h))
-		FD_PREV(FD_NEXT(h)) = FD_PREV(h);
-	FD_NEXT(h) = FD_PREV(h) = NULL;
-	FD_IDX(h) = 0;
+	epoll_ctl(sl->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	for (int i = sl->batch_i; i < sl->batch_n; i++)	/* its pending events are dropped */
+		if (sl->batch[i].data.ptr == h)
+			sl->batch[i].data.ptr = NULL;
 	if (sl->cb.unregister_poll_fd)
 		sl->cb.unregister_poll_fd(h->fd, sl->opaque);
 }
@@ -318,6 +315,16 @@ Slirp *slirp_new(const SlirpConfig *cfg, const SlirpCb *callbacks, void *opaque)
 	memcpy(&sl->cb, callbacks, cfg->version >= 4 ? sizeof(SlirpCb)
 			: offsetof(SlirpCb, init_completed));
 	sl->opaque = opaque;
+	sl->ep_idx = -1;
+	sl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sl->epfd < 0) {
+		error_report("libslirp: epoll_create1: %s", strerror(errno));
+		stack_cfg_free(&sc);
+		free(sl);
+		return NULL;
+	}
+	if (sl->cb.register_poll_fd)
+		sl->cb.register_poll_fd(sl->epfd, opaque);
 	if (sl->cb.init_completed)
 		sl->cb.init_completed(sl, opaque);
 	if (sl->cb.timer_new_opaque)
@@ -341,6 +348,9 @@ Slirp *slirp_new(const SlirpConfig *cfg, const SlirpCb *callbacks, void *opaque)
 fail:
 	if (sl->timer)
 		sl->cb.timer_free(sl->timer, opaque);
+	if (sl->cb.unregister_poll_fd)
+		sl->cb.unregister_poll_fd(sl->epfd, opaque);
+	close(sl->epfd);
 	stack_cfg_free(&sc);
 	free(sl);
 	return NULL;
@@ -412,6 +422,9 @@ void slirp_cleanup(Slirp *slirp)
 		slirp_gfwd_free(g);
 	}
 	slirp->cb.timer_free(slirp->timer, slirp->opaque);
+	if (slirp->cb.unregister_poll_fd)
+		slirp->cb.unregister_poll_fd(slirp->epfd, slirp->opaque);
+	close(slirp->epfd);
 	free(slirp);
 }
 
@@ -432,36 +445,11 @@ void slirp_input(Slirp *slirp, const uint8_t *pkt, int pkt_len)
 
 /* ---- the application's poll loop ---- */
 
-static int slirp_poll_from_epoll(uint32_t ev)
-{
-	return (ev & EPOLLIN ? SLIRP_POLL_IN : 0) | (ev & EPOLLOUT ? SLIRP_POLL_OUT : 0) |
-	       (ev & EPOLLPRI ? SLIRP_POLL_PRI : 0);
-}
-
-static uint32_t slirp_epoll_from_poll(int rev, uint32_t asked)
-{
-	uint32_t ev = (rev & SLIRP_POLL_IN ? EPOLLIN : 0) | (rev & SLIRP_POLL_OUT ? EPOLLOUT : 0) |
-		      (rev & SLIRP_POLL_PRI ? EPOLLPRI : 0) | (rev & SLIRP_POLL_ERR ? EPOLLERR : 0);
-
-	if (rev & SLIRP_POLL_HUP)
-		ev |= EPOLLHUP | (asked & EPOLLRDHUP);
-	return ev;
-}
-
 void slirp_pollfds_fill(Slirp *slirp, uint32_t *timeout, SlirpAddPollCb add_poll, void *opaque)
 {
 	if (!slirp || !add_poll)
 		return;
-	for (struct stack_fd *h = slirp->fds; h; h = FD_NEXT(h)) {
-		int ev = slirp_poll_from_epoll(h->events), idx;
-
-		FD_IDX(h) = 0;
-		if (!ev)
-			continue;
-		idx = add_poll(h->fd, ev, opaque);
-		if (idx >= 0)
-			FD_IDX(h) = (uintptr_t)idx + 1;
-	}
+	slirp->ep_idx = add_poll(slirp->epfd, SLIRP_POLL_IN, opaque);
 	for (struct slirp_gfwd *g = slirp->gfwds; g; g = g->next)
 		for (struct slirp_gconn *c = g->conns; c; c = c->next)
 			c->idx = add_poll(c->fd, SLIRP_POLL_IN | (c->want_out ? SLIRP_POLL_OUT : 0),
@@ -497,34 +485,41 @@ static void slirp_gconn_poll(Slirp *sl, struct slirp_gfwd *g, struct slirp_gconn
 void slirp_pollfds_poll(Slirp *slirp, int select_error, SlirpGetREventsCb get_revents,
 			void *opaque)
 {
-	struct stack_fd *h;
+	int idx;
 
 	if (!slirp || !get_revents)
 		return;
+	idx = slirp->ep_idx;
+	slirp->ep_idx = -1;
 	slirp_enter(slirp);
-	for (h = slirp->fds; h && !select_error; h = slirp->iter_next) {
-		uintptr_t idx = FD_IDX(h);
-		uint32_t ev;
+	if (!select_error && idx >= 0 && get_revents(idx, opaque)) {
+		for (int round = 0; round < SLIRP_EP_ROUNDS; round++) {
+			int n = epoll_wait(slirp->epfd, slirp->batch, SLIRP_EP_BATCH, 0);
 
-		slirp->iter_next = FD_NEXT(h);
-		if (!idx)
-			continue;
-		FD_IDX(h) = 0;
-		ev = slirp_epoll_from_poll(get_revents((int)(idx - 1), opaque), h->events);
-		if (ev & (h->events | EPOLLERR | EPOLLHUP))
-			stack_fd_event(h, ev);
+			if (n <= 0)
+				break;
+			slirp->batch_n = n;
+			for (slirp->batch_i = 0; slirp->batch_i < n;) {
+				struct epoll_event *e = &slirp->batch[slirp->batch_i++];
+
+				if (e->data.ptr)
+					stack_fd_event(e->data.ptr, e->events);
+			}
+			slirp->batch_n = slirp->batch_i = 0;
+			if (n < SLIRP_EP_BATCH)
+				break;
+		}
 	}
-	slirp->iter_next = NULL;
 	for (struct slirp_gfwd *g = slirp->gfwds; g && !select_error; g = g->next) {
 		struct slirp_gconn *c = g->conns, *next;
 
 		for (; c; c = next) {
-			int idx = c->idx;
+			int ci = c->idx;
 
 			next = c->next;
 			c->idx = -1;
-			if (idx >= 0)
-				slirp_gconn_poll(slirp, g, c, get_revents(idx, opaque));
+			if (ci >= 0)
+				slirp_gconn_poll(slirp, g, c, get_revents(ci, opaque));
 		}
 	}
 	slirp_leave(slirp);
