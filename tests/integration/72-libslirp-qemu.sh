@@ -14,6 +14,7 @@
 # host checks /proc/PID/maps (qnet's library is the one mapped, Debian's is not), fetches the page
 # through the command line's hostfwd, and on QEMU's HMP: `info usernet` lists the rule,
 # `hostfwd_add` adds a second one that works, `hostfwd_remove` removes it (and then refuses).
+# Then a QEMU without guest holds two user netdevs (two instances in one process, separate rules).
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -168,4 +169,28 @@ guest_wait_exit g1 120 || not_ok "g1 powered off"
 guest_checks g1
 check "dnsmasq answered the guest's query" grep -q 'query\[A\] qnet-libslirp-test.example' "$T/dnsmasq.log"
 check "QEMU said nothing about slirp" eval "! grep -i 'slirp' '$T/g1.qemu.log'"
+
+# two instances in one QEMU process: each has its own rules
+ip netns exec "$NS" env LD_LIBRARY_PATH="$ROOT/build" timeout 60 qemu-system-x86_64 -M none \
+	-nodefaults -display none -netdev user,id=a,hostfwd=tcp:127.0.0.1:8091-:1 \
+	-netdev user,id=b,net=192.168.77.0/24,hostfwd=tcp:127.0.0.1:8092-:1 \
+	-monitor "unix:$T/mon2,server=on,wait=off" >"$T/q2.log" 2>&1 &
+q2=$!
+bg_track $q2
+if wait_unix_socket "$T/mon2" 10 && wait_tcp_listen 8092 10; then
+	mon2() { timeout 10 socat -t 2 - "UNIX-CONNECT:$T/mon2" <<<"$1" 2>/dev/null | tr -d '\r' |
+		sed 's/\x1b\[[0-9]*[A-Z]//g'; }
+	mon2 "info usernet" >"$T/usernet2.txt"
+	check "two user netdevs in one QEMU: info usernet shows both, each with its rule" \
+		eval "grep -A3 '(a):' '$T/usernet2.txt' | grep -Eq '127\.0\.0\.1 +8091 +10\.0\.2\.15' &&
+		      grep -A3 '(b):' '$T/usernet2.txt' | grep -Eq '127\.0\.0\.1 +8092 +192\.168\.77\.15'"
+	check "hostfwd_remove on the other instance: not found" \
+		eval "mon2 'hostfwd_remove b tcp:127.0.0.1:8091' | grep -q 'not found'"
+	check "hostfwd_remove on its own instance: removed" \
+		eval "mon2 'hostfwd_remove a tcp:127.0.0.1:8091' | grep -q 'removed'"
+	check "the other instance's rule still listens" _lib_tcp_listening 8092
+	kill "$q2"
+else
+	not_ok "QEMU with two user netdevs starts"; sed 's/^/#   /' "$T/q2.log"
+fi
 finish
