@@ -102,6 +102,7 @@ struct slirp_gfwd {
  * @gfwds:	slirp_add_guestfwd() rules
  * @depth:	API calls in progress (stack_flush() runs when the outermost returns)
  * @flush:	the stack asked for stack_flush()
+ * @notify:	call cb.notify when the outermost call returns (a guestfwd can take data now)
  * @dropped:	frames given to slirp_input() while inside the stack (dropped)
  * @tx:		a frame made contiguous for send_packet
  */
@@ -117,6 +118,7 @@ struct Slirp {
 	struct slirp_gfwd *gfwds;
 	int depth;
 	bool flush;
+	bool notify;
 	uint64_t dropped;
 	uint8_t tx[STACK_FRAME_MAX];
 };
@@ -129,11 +131,16 @@ static void slirp_enter(Slirp *sl)
 /* slirp_leave() - the outermost call returns: run the stack's deferred work */
 static void slirp_leave(Slirp *sl)
 {
-	if (sl->depth == 1)
+	if (sl->depth == 1) {
 		for (int i = 0; sl->flush && i < 16; i++) {
 			sl->flush = false;
 			stack_flush(sl->s);
 		}
+		if (sl->notify && sl->cb.notify) {
+			sl->notify = false;
+			sl->cb.notify(sl->opaque);
+		}
+	}
 	sl->depth--;
 }
 
@@ -695,6 +702,8 @@ static int slirp_gfwd_open(void *opaque)
 	c->next = g->conns;
 	g->conns = c;
 	g->nconns++;
+	/* slirp_socket_can_recv() says more than 0 now: the application's loop may sleep on it */
+	g->sl->notify = true;
 	return sv[0];
 }
 

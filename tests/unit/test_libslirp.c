@@ -701,6 +701,7 @@ static void test_guestfwd(void)
 	CHECK(i >= 0);
 	if (i < 0)
 		goto out;
+	CHECK(h.notifies > 0);	/* can_recv went above 0: the application's loop was kicked */
 	their = get32(h.frames[i] + 34 + 4) + 1;
 	seq++;
 	input(&h, f, tcp_frame(f, "10.0.2.15", 33000, "10.0.2.4", 4005, seq, their, 0x10, NULL, 0));
