@@ -550,7 +550,7 @@ static int slirp_hostfwd_rule(char *buf, size_t size, bool udp, struct in_addr h
 	return 0;
 }
 
-/* slirp_fwd_call() - run a stack call that may ask for callbacks, with deferred work after it */
+/* slirp_fwd_add() - add a hostfwd or guestfwd rule in -netdev user syntax; 0 or -1 */
 static int slirp_fwd_add(Slirp *sl, const char *rule, bool host)
 {
 	struct error e = { 0 };
