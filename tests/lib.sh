@@ -288,7 +288,8 @@ guest_build() {
 #   (e.g. "stream,id=n0,server=off,addr.type=unix,addr.path=$T/a.sock"). SCRIPTFILE becomes the
 #   guest's /test.sh. NIC (default virtio-net-pci) gets netdev=n0,mac=MAC (default
 #   52:54:00:12:34:56). APPEND is added to the kernel command line (qnet.KEY=VALUE parameters
-#   become QNET_KEY in /test.sh). Serial console: $T/NAME.serial; QEMU's own output:
+#   become QNET_KEY in /test.sh). GUEST_ENV ("VAR=VALUE ...") goes into QEMU's environment,
+#   GUEST_MONITOR is its -monitor (default none). Serial console: $T/NAME.serial; QEMU's own output:
 #   $T/NAME.qemu.log. QEMU runs under `timeout $GUEST_TIMEOUT` and is killed at exit.
 guest_start() {
 	local name=$1 netdev=$2 script=$3 ip=${4:-} mac=${5:-52:54:00:12:34:56}
@@ -305,8 +306,11 @@ guest_start() {
 	[ -n "$ip" ] && cmdline="$cmdline qnet.ip=$ip"
 	[ -n "$append" ] && cmdline="$cmdline $append"
 	_lib_ns_prefix
-	"${_lib_pre[@]}" timeout -k 5 "$GUEST_TIMEOUT" qemu-system-x86_64 \
-		-accel "$GUEST_ACCEL" -m "$GUEST_MEM" -display none -monitor none -no-reboot \
+	# GUEST_ENV: VAR=VALUE words for QEMU's environment; GUEST_MONITOR: its -monitor (none)
+	# shellcheck disable=SC2086
+	"${_lib_pre[@]}" env ${GUEST_ENV:-} timeout -k 5 "$GUEST_TIMEOUT" qemu-system-x86_64 \
+		-accel "$GUEST_ACCEL" -m "$GUEST_MEM" -display none \
+		-monitor "${GUEST_MONITOR:-none}" -no-reboot \
 		-nodefaults -no-user-config \
 		-serial "file:$T/$name.serial" \
 		-kernel "$GUEST_KERNEL" -initrd "$d/initrd.cpio" -append "$cmdline" \

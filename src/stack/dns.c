@@ -99,10 +99,13 @@ int stack_translate_out4(struct user_stack *s, struct in_addr dst, uint16_t dpor
 	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
 
 	if (dst.s_addr == s->cfg.dns.s_addr) {
-		if (dport != 53)
+		if (dport != 53 || s->cfg.no_dns)
 			return -EPERM;
 		return dns_resolver(s, sa, salen);
 	}
+	if (s->cfg.no_host_loopback && (dst.s_addr == s->cfg.host.s_addr ||
+					dst.s_addr == INADDR_BROADCAST || (ntohl(dst.s_addr) >> 24) == 127))
+		return -EPERM;
 	memset(sa, 0, sizeof(*sa));
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(dport);

@@ -374,6 +374,49 @@ fail:
 	return -1;
 }
 
+int fwd_guestfwd_add_fn(struct user_stack *s, struct in_addr addr, uint16_t port,
+			guestfwd_open_fn *open, void *opaque, struct error *e)
+{
+	struct guestfwd *g;
+
+	if (!addr.s_addr)
+		addr = s->cfg.guestfwd_default;
+	if (!port || !stack_in_net(s, addr) || addr.s_addr == s->cfg.host.s_addr ||
+	    addr.s_addr == s->cfg.dns.s_addr || fwd_guestfwd_find(s, addr, port))
+		return err_set(e, "Conflicting/invalid host:port in guest forwarding rule");
+	g = xzalloc(sizeof(*g));
+	g->addr = addr;
+	g->port = port;
+	g->kind = GUESTFWD_FN;
+	g->open = open;
+	g->open_opaque = opaque;
+	g->rule = xasprintf("tcp:%s:%u-fn", inet_ntoa(addr), port);
+	g->next = s->fwd.guestfwd;
+	s->fwd.guestfwd = g;
+	return 0;
+}
+
+static void fwd_guestfwd_free(struct guestfwd *g)
+{
+	free(g->cmd);
+	free(g->rule);
+	free(g);
+}
+
+int fwd_guestfwd_remove(struct user_stack *s, struct in_addr addr, uint16_t port)
+{
+	for (struct guestfwd **pp = &s->fwd.guestfwd; *pp; pp = &(*pp)->next) {
+		struct guestfwd *g = *pp;
+
+		if (g->addr.s_addr == addr.s_addr && g->port == port) {
+			*pp = g->next;
+			fwd_guestfwd_free(g);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 struct guestfwd *fwd_guestfwd_find(struct user_stack *s, struct in_addr addr, uint16_t port)
 {
 	for (struct guestfwd *g = s->fwd.guestfwd; g; g = g->next)
@@ -417,6 +460,8 @@ int fwd_guestfwd_open(struct user_stack *s, struct guestfwd *g)
 {
 	int fd, r;
 
+	if (g->kind == GUESTFWD_FN)
+		return g->open(g->open_opaque);
 	if (g->kind == GUESTFWD_CMD) {
 		int sv[2];
 
@@ -456,9 +501,7 @@ void fwd_fini(struct user_stack *s)
 		struct guestfwd *g = s->fwd.guestfwd;
 
 		s->fwd.guestfwd = g->next;
-		free(g->cmd);
-		free(g->rule);
-		free(g);
+		fwd_guestfwd_free(g);
 	}
 }
 

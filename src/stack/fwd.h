@@ -41,15 +41,20 @@ struct hostfwd {
 	struct hostfwd *next;
 };
 
-enum guestfwd_kind { GUESTFWD_CMD, GUESTFWD_TCP, GUESTFWD_UNIX };
+enum guestfwd_kind { GUESTFWD_CMD, GUESTFWD_TCP, GUESTFWD_UNIX, GUESTFWD_FN };
+
+/* guestfwd_open_fn - GUESTFWD_FN: the host end of one guest connection, an fd (ours) or -errno */
+typedef int guestfwd_open_fn(void *opaque);
 
 /**
  * struct guestfwd - a guest-side address:port served by a command or a host socket
  * @addr, @port:	where the guest connects (network order / host order)
  * @kind:		cmd: a command per connection (stdin/stdout = the connection);
- *			tcp:/unix: a host socket opened per connection
+ *			tcp:/unix: a host socket opened per connection;
+ *			fn: @open() gives the fd per connection (embedders, libslirp.so)
  * @cmd:		the command (GUESTFWD_CMD)
  * @target:		host address (GUESTFWD_TCP, GUESTFWD_UNIX)
+ * @open, @open_opaque:	GUESTFWD_FN
  * @rule:		the rule as given
  * @next:		list
  */
@@ -60,6 +65,8 @@ struct guestfwd {
 	char *cmd;
 	struct sockaddr_storage target;
 	socklen_t target_len;
+	guestfwd_open_fn *open;
+	void *open_opaque;
 	char *rule;
 	struct guestfwd *next;
 };
@@ -75,6 +82,16 @@ int fwd_hostfwd_add(struct user_stack *s, const char *rule, struct error *e);
 int fwd_hostfwd_remove(struct user_stack *s, const char *spec, struct sbuf *out);
 /* fwd_guestfwd_add() - parse and register (QEMU's syntax and texts); 0 or -1 */
 int fwd_guestfwd_add(struct user_stack *s, const char *rule, struct error *e);
+/**
+ * fwd_guestfwd_add_fn() - a guestfwd whose connections get their host end from @open(@opaque)
+ * @addr:	guest-side address (network order), INADDR_ANY: cfg.guestfwd_default
+ * @port:	guest-side port (host order)
+ * Return: 0, or -1 (@e set) if (@addr, @port) is taken or not a usable address
+ */
+int fwd_guestfwd_add_fn(struct user_stack *s, struct in_addr addr, uint16_t port,
+			guestfwd_open_fn *open, void *opaque, struct error *e);
+/* fwd_guestfwd_remove() - drop the rule for @addr:@port (open connections stay); 0 or -1 */
+int fwd_guestfwd_remove(struct user_stack *s, struct in_addr addr, uint16_t port);
 /* fwd_guestfwd_find() - the rule for a guest connection to @addr:@port, or NULL */
 struct guestfwd *fwd_guestfwd_find(struct user_stack *s, struct in_addr addr, uint16_t port);
 /**

@@ -129,6 +129,10 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
  * @mtu:		interface MTU (qnet's mtu= option), 1500 default
  * @mtu_set:		mtu= was given (then DHCP sends option 26)
  * @resolv_conf:	resolver file (qnet's resolv-conf= option), /etc/resolv.conf default
+ * @no_host_loopback:	no flows to the host's loopback (the gateway alias, 127/8)
+ * @no_dns:		no DNS forwarding on the DNS alias
+ * @no_dhcp:		no DHCP server (requests are dropped)
+ *			(the last three: libslirp's disable_host_loopback/dns/dhcp)
  */
 struct stack_cfg {
 	char *name;
@@ -141,6 +145,7 @@ struct stack_cfg {
 	unsigned mtu;
 	bool mtu_set;
 	char *resolv_conf;
+	bool no_host_loopback, no_dns, no_dhcp;
 };
 
 /**

@@ -803,8 +803,9 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 
 	/* DHCP/BOOTP, served even under restrict=on */
 	if (dport == WIRE_PORT_BOOTPS && (dst.s_addr == s->cfg.host.s_addr || dst.s_addr == INADDR_BROADCAST) &&
-	    dhcp_input(s, ip, (const struct udphdr *)(const void *)l4, l4 + WIRE_UDP_HLEN,
-		       len - WIRE_UDP_HLEN))
+	    (s->cfg.no_dhcp ||	/* libslirp's disable_dhcp: dropped, not forwarded */
+	     dhcp_input(s, ip, (const struct udphdr *)(const void *)l4, l4 + WIRE_UDP_HLEN,
+			len - WIRE_UDP_HLEN)))
 		return;
 
 	/*
