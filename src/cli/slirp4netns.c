@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -365,7 +366,7 @@ static int s4n_mac(const char *s, uint8_t mac[6])
 
 static int s4n_nsenter(const struct s4n_opts *o)
 {
-	char userns[64], netns[64];
+	char userns[PATH_MAX], netns[PATH_MAX];
 	int ufd, nfd;
 
 	if (o->userns_path)

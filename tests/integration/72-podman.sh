@@ -6,7 +6,7 @@
 # The image is imported from a busybox rootfs tarball the test makes (podman import, never a
 # registry); storage is vfs under $T. The container fetches from the test's HTTP server through
 # 10.0.2.2, and -p publishes a port through qnet's API socket (port_handler=slirp4netns).
-# Podman runs as root here, in a namespace H the test creates (its 127.0.0.1 is the test's alone)
+# Podman runs as root and rootless (as nobody), in a namespace H the test creates (its 127.0.0.1 is the test's alone)
 # and a mount namespace where the cgroup2 mount is detached: this machine's cgroups are hybrid
 # (v1 controllers plus a cgroup2 mount), which crun refuses, so containers run with
 # --cgroups=disabled; the ulimits are set below the machine's hard limits (podman's defaults are
@@ -94,4 +94,62 @@ check "podman run -p: exit 0 once nc served (got $rc)" test "$rc" = 0
 [ "$rc" = 0 ] || sed 's/^/#   /' "$T/run2.log" | tail -15
 check "no slirp4netns left running" bash -c "! pgrep -f '^$T/bin/slirp4netns' >/dev/null"
 pm rmi -a >/dev/null 2>&1
+
+# ---- rootless: the same as nobody ------------------------------------------------------------------
+# nobody gets a subordinate id range and a 0666 /dev/net/tun (Debian's mode) from files the test
+# writes, bind-mounted over the host's in the test's mount namespace; HOME and XDG_RUNTIME_DIR
+# under $T. Podman runs newuidmap (uidmap) and our slirp4netns inside its rootless namespaces.
+chmod 755 "$T" "$T/bin"
+chmod 644 "$T/bb.tar" "$T/containers.conf"
+chmod -R a+rX "$T/www"
+# a short XDG_RUNTIME_DIR: the API socket path in it must stay below 108 bytes (sun_path), for
+# slirp4netns as for qnet
+XDG=$(mktemp -d /tmp/qx.XXXXXX)
+at_exit "rm -rf '$XDG'"
+mkdir -p "$T/rl/home"
+chown 65534:65534 "$T/rl/home" "$XDG"
+chmod 700 "$XDG"
+echo "nobody:100000:65536" >"$T/rl/subid"
+mknod -m 666 "$T/rl/tun" c 10 200
+sed "s#$T/events.log#$T/rl/home/events.log#" "$T/containers.conf" >"$T/rl/containers.conf"
+chmod 644 "$T/rl/containers.conf"
+# pmu ARGS... - rootless podman as nobody in $H
+pmu() {
+	nsenter --net="/var/run/netns/$H" unshare -m sh -c \
+		'for m in $(awk "\$3 == \"cgroup2\" { print \$2 }" /proc/self/mounts); do umount -l "$m"; done
+		 mount --bind "$1/subid" /etc/subuid && mount --bind "$1/subid" /etc/subgid &&
+		 mount --bind "$1/tun" /dev/net/tun || exit 99
+		 shift; exec "$@"' sh "$T/rl" \
+		setpriv --reuid=65534 --regid=65534 --init-groups \
+		env HOME="$T/rl/home" XDG_RUNTIME_DIR="$XDG" CONTAINERS_CONF="$T/rl/containers.conf" \
+		timeout 90 podman --storage-driver vfs --events-backend file "$@"
+}
+check "rootless: podman import of the busybox tarball" pmu import "$T/bb.tar" localhost/qnet-bb
+pmu "${RUN[@]}" --network slirp4netns localhost/qnet-bb sh -c \
+	"id; cat /proc/self/uid_map; ip -4 addr show tap0; wget -q -O - http://10.0.2.2:$hport/token.txt" \
+	>"$T/run3.log" 2>&1 </dev/null
+rc=$?
+check "rootless: podman run --network slirp4netns: exit 0 (got $rc)" test "$rc" = 0
+check "rootless: container root is nobody's uid outside (uid_map 0 65534 1)" \
+	grep -qE '^ +0 +65534 +1$' "$T/run3.log"
+check "rootless: container tap0 10.0.2.100/24" grep -q 'inet 10\.0\.2\.100/24' "$T/run3.log"
+check "rootless: HTTP through 10.0.2.2 reaches 127.0.0.1:$hport in $H" grep -qx "$token" "$T/run3.log"
+[ "$rc" = 0 ] || sed 's/^/#   /' "$T/run3.log" | tail -15
+pport=18173
+pmu "${RUN[@]}" --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$pport:80" \
+	localhost/qnet-bb sh -c "echo pub-$token | nc -l -p 80" >"$T/run4.log" 2>&1 </dev/null &
+pr=$!
+bg_track "$pr"
+check "rootless: -p 127.0.0.1:$pport:80 through qnet's API socket reaches nc in the container" \
+	wait_for 40 fetch_pub
+wait_for 30 bash -c "! kill -0 $pr 2>/dev/null"
+wait "$pr"
+rc=$?
+check "rootless: podman run -p: exit 0 once nc served (got $rc)" test "$rc" = 0
+[ "$rc" = 0 ] || sed 's/^/#   /' "$T/run4.log" | tail -15
+check "rootless: no slirp4netns left running" bash -c "! pgrep -f '^$T/bin/slirp4netns' >/dev/null"
+pmu rmi -a >/dev/null 2>&1
+# podman's rootless pause process (it keeps the user namespace) is stopped by its own pid
+pause=$(cat "$XDG/libpod/tmp/pause.pid" 2>/dev/null)
+[ -n "$pause" ] && kill "$pause" 2>/dev/null
 finish
