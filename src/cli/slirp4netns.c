@@ -28,6 +28,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "../core/sandbox.h"
 #include "../stack/fwd.h"
 #include "netdev.h"
 #include "opts.h"
@@ -1015,6 +1016,17 @@ int slirp4netns_main(int argc, char **argv)
 	    loop_on_signal(SIGTERM, s4n_on_signal, NULL) < 0) {
 		s4n_cleanup();
 		return EXIT_FAILURE;
+	}
+	if (o.enable_sandbox || o.enable_seccomp) {
+		/* qnet's -sandbox on: stricter than slirp4netns's (no capability kept) */
+		struct sandbox_cfg sc = { .on = true };
+		struct error e = { 0 };
+
+		if (sandbox_apply(&sc, &e) < 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			s4n_cleanup();
+			return EXIT_FAILURE;
+		}
 	}
 	if (o.ready_fd >= 0) {
 		ssize_t n;

@@ -21,9 +21,11 @@
  * 4095 bytes, "too large message" beyond, without reading further),
  * add_hostfwd / list_hostfwd / remove_hostfwd with slirp4netns's reply
  * shapes and error descriptions, bounded connections with a timeout.
- * Accepted but not (yet) enforced: --enable-ipv6, --disable-host-loopback,
- * --disable-dns, --enable-sandbox, --enable-seccomp (warned about where it
- * matters); refused: --outbound-addr(6), --target-type=bess.
+ * --enable-sandbox or --enable-seccomp: qnet's -sandbox on once set up
+ * (no_new_privs, every capability dropped, its seccomp allow-list; no mount
+ * namespace). Accepted but not (yet) enforced: --enable-ipv6,
+ * --disable-host-loopback, --disable-dns (warned about where it matters);
+ * refused: --outbound-addr(6), --target-type=bess.
  */
 
 /* slirp4netns_main() - the whole program in slirp4netns mode; returns the exit status */

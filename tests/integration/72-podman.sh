@@ -81,6 +81,9 @@ s4n_pid() { pgrep -f "^$T/bin/slirp4netns" | head -1; }
 check "podman started a slirp4netns from $T/bin" wait_for 40 bash -c "pgrep -f '^$T/bin/slirp4netns' >/dev/null"
 exe=$(readlink "/proc/$(s4n_pid)/exe" 2>/dev/null)
 check "that slirp4netns is qnet ($exe)" test "$exe" = "$(readlink -f "$QNET")"
+st=$(cat "/proc/$(s4n_pid)/status" 2>/dev/null)
+check "podman's --enable-sandbox/--enable-seccomp: it runs with seccomp and CapEff 0" \
+	bash -c "grep -qE '^Seccomp:\s+2$' <<<'$st' && grep -qE '^CapEff:\s+0+$' <<<'$st'"
 fetch_pub() {
 	ip netns exec "$H" timeout 5 socat -u "TCP:127.0.0.1:$pport" STDOUT 2>/dev/null |
 		grep -q "pub-$token"
