@@ -724,6 +724,20 @@ static void s4n_api_request(const char *req, size_t len, struct sbuf *out)
 	json_object_put(jv);
 }
 
+void slirp4netns_api_request(struct user_stack *s, const char *req, size_t len,
+			     struct sbuf *out)
+{
+	if (s4n.stack != s) {
+		s4n.stack = s;
+		s4n.network.s_addr = s->cfg.net.s_addr;
+		s4n.netmask.s_addr = s->cfg.mask.s_addr;
+		s4n.guest.s_addr = htonl(ntohl(s->cfg.net.s_addr) + 100);
+		s4n.n_fwds = 0;
+		s4n.next_id = 1;
+	}
+	s4n_api_request(req, len, out);
+}
+
 static void s4n_client_close(struct s4n_client *c)
 {
 	int fd = c->lfd.fd;

@@ -28,7 +28,21 @@
  * refused: --outbound-addr(6), --target-type=bess.
  */
 
+#include <stddef.h>
+
+#include "../core/util.h"
+
+struct user_stack;
+
 /* slirp4netns_main() - the whole program in slirp4netns mode; returns the exit status */
 int slirp4netns_main(int argc, char **argv);
+
+/**
+ * slirp4netns_api_request() - one API request against @s (tests and fuzzing; the program
+ * uses it through the socket): @req NUL-terminated, @len its length; the reply goes to @out.
+ * A new @s starts an empty forward table (ids from 1; network from @s's net=, guest .100).
+ */
+void slirp4netns_api_request(struct user_stack *s, const char *req, size_t len,
+			     struct sbuf *out);
 
 #endif /* QNET_SLIRP4NETNS_H */
