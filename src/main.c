@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "core/sandbox.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp.h"
 
@@ -55,6 +56,7 @@ static const char *log_path;
 static char *pidfile;
 static bool pidfile_written;
 static bool daemonize;
+static struct sandbox_cfg sandbox;
 static char **run_argv;	/* qnet ... -- CMD [ARGS] */
 
 static const char nic_hint[] =
@@ -82,6 +84,8 @@ static void usage(void)
 	       "  -D FILE                     log file\n"
 	       "  -pidfile FILE               write the process id to FILE\n"
 	       "  -daemonize                  detach once set up\n"
+	       "  -sandbox on|off             once set up: no capabilities, a seccomp allow-list\n"
+	       "                              (default off; no tap scripts or guestfwd cmd: then)\n"
 	       "  -version, -h/-help          version, this text (--x works for every -x)\n"
 	       "  -- CMD [ARGS]               run CMD in a new user, network and mount namespace\n"
 	       "                              whose eth0 is on the first -netdev user without a\n"
@@ -509,7 +513,7 @@ static void on_signal(int signo, void *opaque)
 
 enum arg_kind {
 	A_NETDEV, A_NET, A_NIC, A_DEVICE, A_OBJECT, A_CHARDEV, A_MONITOR, A_LOG, A_PIDFILE,
-	A_DAEMONIZE, A_VERSION, A_HELP, A_QMP,
+	A_DAEMONIZE, A_VERSION, A_HELP, A_QMP, A_SANDBOX,
 };
 
 static const struct {
@@ -524,9 +528,49 @@ static const struct {
 	{ "chardev", A_CHARDEV, true },
 	{ "D", A_LOG, true },		{ "pidfile", A_PIDFILE, true },
 	{ "daemonize", A_DAEMONIZE, false },
+	{ "sandbox", A_SANDBOX, true },
 	{ "version", A_VERSION, false },
 	{ "help", A_HELP, false },	{ "h", A_HELP, false },
 };
+
+/*
+ * arg_sandbox() - "-sandbox on|off" (QemuOpts, implied key "enable" as QEMU's);
+ * x-violate=on is a hidden test option (sandbox.h)
+ */
+static void arg_sandbox(const char *opt, const char *val)
+{
+	struct opts o = { 0 };
+	struct error e = { 0 };
+
+	if (opts_parse(&o, val, "enable", &e) < 0 ||
+	    opts_get_bool(&o, "enable", &sandbox.on, &e) < 0 ||
+	    opts_get_bool(&o, "x-violate", &sandbox.x_violate, &e) < 0 ||
+	    opts_check_unused(&o, &e) < 0) {
+		opts_free(&o);
+		fail(opt, val, "%s", e.msg);
+	}
+	opts_free(&o);
+}
+
+/* sandbox_conflicts() - what needs fork/exec after set-up cannot run sandboxed */
+static void sandbox_conflicts(struct cli_list *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		struct opts *o = &l->v[i].o;
+		const char *type = opts_peek(o, "type"), *ds = opts_peek(o, "downscript");
+		const char *g;
+		int pos = 0;
+
+		if (type && !strcmp(type, "tap") && !opts_has(o, "fd") && !opts_has(o, "fds") &&
+		    (!ds || (ds[0] && strcmp(ds, "no"))))
+			fail("-sandbox", "on", "a tap down-script cannot run sandboxed: give "
+			     "downscript=no to %s", l->v[i].val);
+		while (type && !strcmp(type, "user") && (g = opts_next(o, "guestfwd", &pos)))
+			if (strstr(g, "-cmd:"))
+				fail("-sandbox", "on", "guestfwd=...-cmd: cannot run sandboxed (%s)",
+				     l->v[i].val);
+	}
+}
 
 static void handle_arg(enum arg_kind kind, const char *opt, const char *val)
 {
@@ -564,6 +608,9 @@ static void handle_arg(enum arg_kind kind, const char *opt, const char *val)
 		break;
 	case A_DAEMONIZE:
 		daemonize = true;
+		break;
+	case A_SANDBOX:
+		arg_sandbox(opt, val);
 		break;
 	case A_VERSION:
 		printf("qnet version %s\n", QNET_VERSION);
@@ -610,6 +657,11 @@ static void check_args(void)
 			fail("-monitor", monitors[i], "cannot use stdio with -daemonize");
 	if (daemonize && run_argv)
 		fail("-daemonize", NULL, "cannot be used with -- CMD");
+	if (sandbox.on) {
+		sandbox_conflicts(&modern_netdevs);
+		sandbox_conflicts(&legacy_netdevs);
+		sandbox_conflicts(&legacy_nets);
+	}
 }
 
 /*
@@ -693,6 +745,12 @@ int main(int argc, char **argv)
 		do_daemonize();
 	else
 		write_pidfile();
+	{
+		struct error e = { 0 };
+
+		if (sandbox_apply(&sandbox, &e) < 0)
+			fail("-sandbox", "on", "%s", e.msg);
+	}
 	info("qnet %s running", QNET_VERSION);
 
 	code = loop_run();

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -27,6 +28,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "../core/sandbox.h"
 #include "../stack/fwd.h"
 #include "netdev.h"
 #include "opts.h"
@@ -365,7 +367,7 @@ static int s4n_mac(const char *s, uint8_t mac[6])
 
 static int s4n_nsenter(const struct s4n_opts *o)
 {
-	char userns[64], netns[64];
+	char userns[PATH_MAX], netns[PATH_MAX];
 	int ufd, nfd;
 
 	if (o->userns_path)
@@ -722,6 +724,20 @@ static void s4n_api_request(const char *req, size_t len, struct sbuf *out)
 	json_object_put(jv);
 }
 
+void slirp4netns_api_request(struct user_stack *s, const char *req, size_t len,
+			     struct sbuf *out)
+{
+	if (s4n.stack != s) {
+		s4n.stack = s;
+		s4n.network.s_addr = s->cfg.net.s_addr;
+		s4n.netmask.s_addr = s->cfg.mask.s_addr;
+		s4n.guest.s_addr = htonl(ntohl(s->cfg.net.s_addr) + 100);
+		s4n.n_fwds = 0;
+		s4n.next_id = 1;
+	}
+	s4n_api_request(req, len, out);
+}
+
 static void s4n_client_close(struct s4n_client *c)
 {
 	int fd = c->lfd.fd;
@@ -1014,6 +1030,17 @@ int slirp4netns_main(int argc, char **argv)
 	    loop_on_signal(SIGTERM, s4n_on_signal, NULL) < 0) {
 		s4n_cleanup();
 		return EXIT_FAILURE;
+	}
+	if (o.enable_sandbox || o.enable_seccomp) {
+		/* qnet's -sandbox on: stricter than slirp4netns's (no capability kept) */
+		struct sandbox_cfg sc = { .on = true };
+		struct error e = { 0 };
+
+		if (sandbox_apply(&sc, &e) < 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			s4n_cleanup();
+			return EXIT_FAILURE;
+		}
 	}
 	if (o.ready_fd >= 0) {
 		ssize_t n;

@@ -21,12 +21,28 @@
  * 4095 bytes, "too large message" beyond, without reading further),
  * add_hostfwd / list_hostfwd / remove_hostfwd with slirp4netns's reply
  * shapes and error descriptions, bounded connections with a timeout.
- * Accepted but not (yet) enforced: --enable-ipv6, --disable-host-loopback,
- * --disable-dns, --enable-sandbox, --enable-seccomp (warned about where it
- * matters); refused: --outbound-addr(6), --target-type=bess.
+ * --enable-sandbox or --enable-seccomp: qnet's -sandbox on once set up
+ * (no_new_privs, every capability dropped, its seccomp allow-list; no mount
+ * namespace). Accepted but not (yet) enforced: --enable-ipv6,
+ * --disable-host-loopback, --disable-dns (warned about where it matters);
+ * refused: --outbound-addr(6), --target-type=bess.
  */
+
+#include <stddef.h>
+
+#include "../core/util.h"
+
+struct user_stack;
 
 /* slirp4netns_main() - the whole program in slirp4netns mode; returns the exit status */
 int slirp4netns_main(int argc, char **argv);
+
+/**
+ * slirp4netns_api_request() - one API request against @s (tests and fuzzing; the program
+ * uses it through the socket): @req NUL-terminated, @len its length; the reply goes to @out.
+ * A new @s starts an empty forward table (ids from 1; network from @s's net=, guest .100).
+ */
+void slirp4netns_api_request(struct user_stack *s, const char *req, size_t len,
+			     struct sbuf *out);
 
 #endif /* QNET_SLIRP4NETNS_H */
