@@ -11,6 +11,7 @@
 /* The types qnet implements */
 static const struct netdev_type *const netdev_types[] = {
 	&netdev_stream, &netdev_socket, &netdev_dgram, &netdev_tap, &netdev_hubport, &netdev_user,
+	&netdev_vxlan,
 };
 
 /*
@@ -26,7 +27,7 @@ static const char *const netdev_known_names[] = {
 /* What QEMU 7.2 (Debian 12 build) prints for -netdev help, in its order */
 static const char *const netdev_help_names[] = {
 	"socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
-	"vhost-user", "vhost-vdpa",
+	"vhost-user", "vhost-vdpa", "vxlan",
 };
 
 static const char id_hint[] =

@@ -144,4 +144,10 @@
 /* filter-mirror/redirector with vnet_hdr_support: be32 length, be32 vnet header length */
 #define WIRE_REDIR_VNET_LEN_SIZE 4
 
+/* ---- VXLAN (RFC 7348): flags, 3 reserved, VNI (24 bits), 1 reserved ---- */
+#define WIRE_VXLAN_HLEN 8
+#define WIRE_VXLAN_FLAG_I 0x08		/* the VNI is valid; the other flag bits are ignored */
+#define WIRE_VXLAN_VNI_MAX 0xffffff
+#define WIRE_VXLAN_PORT 4789		/* IANA */
+
 #endif /* QNET_WIRE_H */
