@@ -91,7 +91,10 @@ static void usage(void)
 	       "       -object filter-dump,id=d,netdev=g,file=/tmp/g.pcap -monitor stdio\n"
 	       "  # QEMU side of the first example\n"
 	       "  qemu-system-x86_64 -netdev stream,id=n0,addr.type=unix,addr.path=/tmp/a.sock \\\n"
-	       "       -device virtio-net-pci,netdev=n0 ...\n");
+	       "       -device virtio-net-pci,netdev=n0 ...\n"
+	       "  # hub 0 joined to another host's qnet, kernel vxlan or Open vSwitch port (VXLAN)\n"
+	       "  qnet -netdev vxlan,id=vx,vni=42,local=192.0.2.1,remote=192.0.2.2 \\\n"
+	       "       -netdev hubport,id=p0,hubid=0,netdev=vx ...\n");
 }
 
 /* ---- exit paths --------------------------------------------------------- */

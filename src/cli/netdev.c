@@ -27,7 +27,7 @@ static const char *const netdev_known_names[] = {
 /* What QEMU 7.2 (Debian 12 build) prints for -netdev help, in its order */
 static const char *const netdev_help_names[] = {
 	"socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
-	"vhost-user", "vhost-vdpa", "vxlan",
+	"vhost-user", "vhost-vdpa",
 };
 
 static const char id_hint[] =

@@ -185,6 +185,22 @@ transfer "$G1" "$G2" 10.79.0.16 "qnet-qnet"
 check "qnet 1 exits with status 0 on SIGTERM" qnet_stop q5 || qnet_log q5
 check "qnet 2 exits with status 0 on SIGTERM" qnet_stop q4 || qnet_log q4
 
+# ---- the monitor: netdev_add, info network, netdev_del ----
+M=$T/mon.sock
+P=$(free_port udp)
+if qnet_start qm -monitor unix:"$M",server=on,wait=off; then
+	wait_unix_socket "$M"
+	printf 'netdev_add vxlan,id=vm,vni=77,local=127.0.0.1,remote=127.0.0.2,port=%s\ninfo network\nnetdev_del vm\ninfo network\n' \
+		"$P" | timeout 10 socat -t 1 - "UNIX-CONNECT:$M" | tr -d '\r' >"$T/mon.txt"
+	check "monitor: netdev_add vxlan shows in info network" \
+		grep -q "^vm: index=0,type=vxlan,vxlan: vni=77 local=127.0.0.1 remote=127.0.0.2 port=$P" "$T/mon.txt"
+	check "monitor: netdev_del vxlan removes it (one line only)" \
+		test "$(grep -c '^vm: ' "$T/mon.txt")" = 1
+	check "qnet (monitor) exits with status 0 on SIGTERM" qnet_stop qm || qnet_log qm
+else
+	not_ok "qnet starts with a monitor"
+fi
+
 # ---- option errors ----
 err() { timeout 5 "$QNET" -netdev "$1" 2>&1 | head -1; }
 check "vni missing" test "$(err vxlan,id=x,local=127.0.0.1,remote=127.0.0.2)" = \
