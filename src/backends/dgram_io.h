@@ -52,7 +52,7 @@
  */
 
 #define DGRAM_IO_BATCH 32		/* datagrams per recvmmsg()/sendmmsg() */
-#define DGRAM_IO_HEADROOM_MAX 64	/* tunnel header bytes around a frame (l2tpv3, vxlan) */
+#define DGRAM_IO_HEADROOM_MAX 384	/* tunnel header bytes: l2tpv3 up to IPv4 60 + 20 + offset 256 */
 #define DGRAM_IO_UNIX_RETRY_MS 1	/* retry interval for a full unix remote */
 
 struct dgram_io;

@@ -50,6 +50,7 @@ extern const struct netdev_type netdev_tap;
 extern const struct netdev_type netdev_hubport;
 extern const struct netdev_type netdev_user;
 extern const struct netdev_type netdev_vxlan;
+extern const struct netdev_type netdev_l2tpv3;
 
 /* netdev_type_find() - by name, or NULL */
 const struct netdev_type *netdev_type_find(const char *name);
