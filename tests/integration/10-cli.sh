@@ -85,7 +85,7 @@ for ty in nic none; do
 	expect_err qemu "-netdev $ty,id=x: network backend '$ty' is not compiled into this binary" \
 		-netdev "$ty,id=x"
 done
-for ty in vde bridge vhost-user vhost-vdpa netmap; do
+for ty in vhost-user vhost-vdpa netmap; do
 	expect_err qnet "-netdev $ty,id=x: network backend '$ty' is not compiled into this binary" \
 		-netdev "$ty,id=x"
 done
