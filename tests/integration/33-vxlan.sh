@@ -201,6 +201,39 @@ else
 	not_ok "qnet starts with a monitor"
 fi
 
+# ---- QMP: netdev_add of the tunnel types, query-netdevs, netdev_del ----
+Q=$T/qmp.sock
+if qnet_start qq -qmp unix:"$Q",server=on,wait=off && wait_unix_socket "$Q"; then
+	P1=$(free_port udp); P2=$(free_port udp)
+	"$PY" - "$Q" "$P1" "$P2" >"$T/qmp.txt" 2>&1 <<'PYEOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); f = s.makefile("rw")
+def cmd(c, **a):
+    f.write(json.dumps({"execute": c, "arguments": a}) + "\n"); f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "event" not in r:
+            return r
+f.readline(); cmd("qmp_capabilities")
+print("add-vxlan", "return" in cmd("netdev_add", type="vxlan", id="vx", vni=5, local="127.0.0.1",
+                                    remote="127.0.0.2", port=int(sys.argv[2])))
+print("add-l2tpv3", "return" in cmd("netdev_add", type="l2tpv3", id="l2", src="127.0.0.1",
+                                     dst="127.0.0.1", udp=True, srcport=sys.argv[3],
+                                     dstport=sys.argv[3], txsession=1, counter=True))
+q = {n["name"]: n for n in cmd("query-netdevs")["return"]}
+print("types", q.get("vx", {}).get("type"), q.get("l2", {}).get("type"), q.get("l2", {}).get("info"))
+print("del", "return" in cmd("netdev_del", id="vx"), "return" in cmd("netdev_del", id="l2"))
+print("left", len(cmd("query-netdevs")["return"]))
+PYEOF
+	check "QMP: netdev_add vxlan" grep -qx "add-vxlan True" "$T/qmp.txt"
+	check "QMP: netdev_add l2tpv3" grep -qx "add-l2tpv3 True" "$T/qmp.txt"
+	check "QMP: query-netdevs knows both types" grep -qx "types vxlan l2tpv3 l2tpv3: connected" "$T/qmp.txt"
+	check "QMP: netdev_del of both, none left" eval 'grep -qx "del True True" "$T/qmp.txt" && grep -qx "left 0" "$T/qmp.txt"'
+	check "qnet (QMP) exits with status 0 on SIGTERM" qnet_stop qq || qnet_log qq
+else
+	not_ok "qnet starts with a QMP socket"
+fi
+
 # ---- option errors ----
 err() { timeout 5 "$QNET" -netdev "$1" 2>&1 | head -1; }
 check "vni missing" test "$(err vxlan,id=x,local=127.0.0.1,remote=127.0.0.2)" = \
