@@ -3,8 +3,9 @@
 # tunnel-bench.sh: frames/s and Gbit/s through a tunnel between two engines on this machine:
 #   blast -> [stream a] engine A [tunnel over 127.0.0.1] engine B [stream b] -> blast
 # Engines: qnet-vxlan, qnet-l2tpv3 (UDP), qnet-l2tpv3-ip (IP encapsulation, root), qemu-l2tpv3
-# (QEMU 7.2 with -machine none on both ends, UDP). The kernel's vxlan is not here: blast cannot
-# feed a kernel device without a tap, which would measure the tap path instead.
+# (QEMU 7.2 with -machine none on both ends, UDP), kernel-vxlan (root): two namespaces joined by a
+# veth, the kernel's vxlan device in each, bridged with a tap that a qnet (stream a/b + tap) feeds;
+# that row includes two tap crossings per frame, so it is a lower bound for the kernel's vxlan.
 #
 # Environment knobs (defaults in brackets):
 #   BENCH_ENGINES  ["qnet-vxlan qnet-l2tpv3 qnet-l2tpv3-ip qemu-l2tpv3"]
@@ -19,7 +20,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-$ROOT/build}
 QNET=${QNET:-$B/qnet}
-ENGINES=${BENCH_ENGINES:-qnet-vxlan qnet-l2tpv3 qnet-l2tpv3-ip qemu-l2tpv3}
+ENGINES=${BENCH_ENGINES:-qnet-vxlan qnet-l2tpv3 qnet-l2tpv3-ip qemu-l2tpv3 kernel-vxlan}
 SIZES=${BENCH_SIZES:-64 1500}
 WARMUP=${BENCH_WARMUP:-1}
 TIME=${BENCH_TIME:-3}
@@ -35,7 +36,10 @@ stop_all() {
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	PIDS=()
 }
-trap 'stop_all; rm -rf "$T"' EXIT
+NS1=qtb-1-$$
+NS2=qtb-2-$$
+ns_made=0
+trap 'stop_all; [ $ns_made = 1 ] && { ip netns del $NS1; ip netns del $NS2; } 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$B/bench"
@@ -65,6 +69,24 @@ tunnels() {
 	esac
 }
 
+# kernel_setup: the two namespaces, the veth, a vxlan device and a bridge br0 in each
+kernel_setup() {
+	[ $ns_made = 1 ] && return 0
+	ip netns add "$NS1" && ip netns add "$NS2" || return 1
+	ns_made=1
+	ip link add v1 netns "$NS1" type veth peer name v2 netns "$NS2" || return 1
+	local i a r
+	for i in 1 2; do
+		a=10.200.0.$i; r=10.200.0.$((3 - i))
+		ip -n "qtb-$i-$$" link set "v$i" mtu 1600 up
+		ip -n "qtb-$i-$$" addr add "$a/24" dev "v$i"
+		ip -n "qtb-$i-$$" link add vx0 type vxlan id 42 local "$a" remote "$r" dstport 4789 dev "v$i"
+		ip -n "qtb-$i-$$" link add br0 type bridge
+		ip -n "qtb-$i-$$" link set vx0 mtu 1500 master br0 up
+		ip -n "qtb-$i-$$" link set br0 up
+	done
+}
+
 # start ENGINE SIDE TUNNEL: one end, stream server $T/SIDE
 start() {
 	local cmd=("$QNET")
@@ -78,14 +100,27 @@ start() {
 printf '%-16s %6s %12s %8s\n' engine size frames/s Gbit/s
 for e in $ENGINES; do
 	case $e in
+	kernel-*) { [ "$(id -u)" = 0 ] && kernel_setup; } ||
+		{ echo "tunnel-bench: $e needs root and namespaces: skipped" >&2; continue; } ;;
 	qemu-*) command -v "$QEMU_BIN" >/dev/null || { echo "tunnel-bench: no QEMU: $e skipped" >&2; continue; } ;;
 	*-ip) [ "$(id -u)" = 0 ] || { echo "tunnel-bench: $e needs root: skipped" >&2; continue; } ;;
 	esac
 	for size in $SIZES; do
 		rm -f "$T/a" "$T/b"
-		tunnels "$e"
-		start "$e" a "$TA"
-		start "$e" b "$TB"
+		if [ "$e" = kernel-vxlan ]; then
+			start "$e" a "tap,id=t,netns=/var/run/netns/$NS1,ifname=t0,script=no,downscript=no"
+			start "$e" b "tap,id=t,netns=/var/run/netns/$NS2,ifname=t0,script=no,downscript=no"
+			for i in 1 2; do
+				for _ in $(seq 100); do
+					ip -n "qtb-$i-$$" link set t0 master br0 2>/dev/null && break
+					sleep 0.05
+				done
+			done
+		else
+			tunnels "$e"
+			start "$e" a "$TA"
+			start "$e" b "$TB"
+		fi
 		for _ in $(seq 100); do [ -S "$T/a" ] && [ -S "$T/b" ] && break; sleep 0.05; done
 		out=$(timeout "$TMO" "$BLAST" stream "$T/a" "$T/b" --size "$size" --warmup "$WARMUP" \
 			--time "$TIME" 2>"$T/blast.err")
