@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,11 +38,16 @@
 static void bridge_child(const char *helper, const char *br, int fd)
 {
 	char fd_arg[32], br_arg[64], *cmd;
-	int maxfd = (int)sysconf(_SC_OPEN_MAX);
+	long maxfd = sysconf(_SC_OPEN_MAX);
 
-	for (int i = 3; i < (maxfd > 0 ? maxfd : 1024); i++)
-		if (i != fd)
-			close(i);
+	if (fd < 3 || syscall(SYS_close_range, 3U, (unsigned)fd - 1, 0U) ||
+	    syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U)) {
+		if (maxfd < 0 || maxfd > 65536)
+			maxfd = 65536;
+		for (long i = 3; i < maxfd; i++)
+			if (i != fd)
+				close((int)i);
+	}
 	snprintf(fd_arg, sizeof(fd_arg), "--fd=%d", fd);
 	snprintf(br_arg, sizeof(br_arg), "--br=%s", br);
 	if (strchr(helper, ' ') || strchr(helper, '\t')) {
