@@ -14,7 +14,7 @@ CLANG   ?= clang
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing
-LDLIBS  += -ljson-c -lseccomp
+LDLIBS  += -ljson-c -lseccomp -lvdeplug
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B       := build

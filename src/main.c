@@ -107,7 +107,10 @@ static void usage(void)
 	       "  qnet -netdev user,id=u,hostfwd=tcp:127.0.0.1:8080-:80 -- curl http://10.0.2.2/\n"
 	       "  # QEMU side of the first example\n"
 	       "  qemu-system-x86_64 -netdev stream,id=n0,addr.type=unix,addr.path=/tmp/a.sock \\\n"
-	       "       -device virtio-net-pci,netdev=n0 ...\n");
+	       "       -device virtio-net-pci,netdev=n0 ...\n"
+	       "  # hub 0 joined to another host's qnet, kernel vxlan or Open vSwitch port (VXLAN)\n"
+	       "  qnet -netdev vxlan,id=vx,vni=42,local=192.0.2.1,remote=192.0.2.2 \\\n"
+	       "       -netdev hubport,id=p0,hubid=0,netdev=vx ...\n");
 }
 
 /* ---- exit paths --------------------------------------------------------- */

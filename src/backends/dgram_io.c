@@ -49,6 +49,10 @@ static void dgram_io_deliver(struct dgram_io *io)
 			continue;
 		}
 		io->in_flight++;
+		if (io->want_src) {
+			io->rx_src = &io->rx_from[i];
+			io->rx_src_len = io->msgs[i].msg_hdr.msg_namelen;
+		}
 		if (io->deliver)
 			r = io->deliver(io, io->iov[i].iov_base, len);
 		else
@@ -74,6 +78,10 @@ static void dgram_io_prepare_slots(struct dgram_io *io)
 		memset(&io->msgs[i].msg_hdr, 0, sizeof(io->msgs[i].msg_hdr));
 		io->msgs[i].msg_hdr.msg_iov = &io->iov[i];
 		io->msgs[i].msg_hdr.msg_iovlen = 1;
+		if (io->want_src) {
+			io->msgs[i].msg_hdr.msg_name = &io->rx_from[i];
+			io->msgs[i].msg_hdr.msg_namelen = sizeof(io->rx_from[i]);
+		}
 		io->msgs[i].msg_len = 0;
 	}
 }
@@ -185,8 +193,8 @@ static void dgram_io_event(struct loop_fd *h, uint32_t events)
 	dgram_io_update_events(io);
 }
 
-ssize_t dgram_io_send(struct dgram_io *io, const void *hdr, size_t hlen, const struct iovec *iov,
-		      int iovcnt)
+ssize_t dgram_io_send_to(struct dgram_io *io, const void *to, socklen_t tolen, const void *hdr,
+			 size_t hlen, const struct iovec *iov, int iovcnt)
 {
 	size_t size = net_iov_size(iov, iovcnt);
 	uint8_t *slot;
@@ -207,8 +215,22 @@ ssize_t dgram_io_send(struct dgram_io *io, const void *hdr, size_t hlen, const s
 	if (hlen)
 		memcpy(slot, hdr, hlen);
 	io->tx_iov[i].iov_len = hlen + net_iov_copy(slot + hlen, NET_BUFSIZE, iov, iovcnt);
+	if (to && tolen && tolen <= sizeof(io->tx_to[i])) {
+		memcpy(&io->tx_to[i], to, tolen);
+		io->tx_msgs[i].msg_hdr.msg_name = &io->tx_to[i];
+		io->tx_msgs[i].msg_hdr.msg_namelen = tolen;
+	} else {
+		io->tx_msgs[i].msg_hdr.msg_name = io->dest_len ? &io->dest : NULL;
+		io->tx_msgs[i].msg_hdr.msg_namelen = io->dest_len;
+	}
 	loop_defer(&io->txflush);
 	return size ? (ssize_t)size : 1;
+}
+
+ssize_t dgram_io_send(struct dgram_io *io, const void *hdr, size_t hlen, const struct iovec *iov,
+		      int iovcnt)
+{
+	return dgram_io_send_to(io, NULL, 0, hdr, hlen, iov, iovcnt);
 }
 
 ssize_t dgram_io_receive(struct dgram_io *io, const struct iovec *iov, int iovcnt)

@@ -42,7 +42,9 @@
  * @headroom (at most DGRAM_IO_HEADROOM_MAX) before dgram_io_start(): receive
  * slots then take NET_BUFSIZE + @headroom bytes, and its @deliver hook checks
  * and strips the header before net_send(); on TX it calls dgram_io_send() with
- * the header to put in front of the frame.
+ * the header to put in front of the frame. A tunnel that learns where its
+ * peers are sets @want_src: @rx_src then names the sender of the datagram
+ * being delivered; dgram_io_send_to() sends one frame to an address of its own.
  *
  * Buffers (DGRAM_IO_BATCH slots of NET_BUFSIZE + DGRAM_IO_HEADROOM_MAX bytes
  * each way) are allocated once by dgram_io_init(); pages are touched only as
@@ -50,7 +52,7 @@
  */
 
 #define DGRAM_IO_BATCH 32		/* datagrams per recvmmsg()/sendmmsg() */
-#define DGRAM_IO_HEADROOM_MAX 64	/* tunnel header bytes around a frame (l2tpv3, vxlan) */
+#define DGRAM_IO_HEADROOM_MAX 384	/* tunnel header bytes: l2tpv3 up to IPv4 60 + 20 + offset 256 */
 #define DGRAM_IO_UNIX_RETRY_MS 1	/* retry interval for a full unix remote */
 
 struct dgram_io;
@@ -83,6 +85,10 @@ typedef ssize_t dgram_io_deliver_fn(struct dgram_io *io, const uint8_t *buf, siz
  * @msgs, @iov, @rxbuf: recvmmsg slots
  * @tx_head, @tx_count: first TX slot not sent yet, TX slots filled
  * @tx_msgs, @tx_iov, @txbuf: sendmmsg slots
+ * @want_src:	record each datagram's sender (set before dgram_io_start())
+ * @rx_src, @rx_src_len: sender of the datagram being delivered (NULL unless @want_src)
+ * @rx_from:	senders of the current batch
+ * @tx_to:	per-slot destinations of dgram_io_send_to()
  * @rx_dropped:	datagrams dropped on input (empty or truncated)
  * @tx_dropped:	frames a send rejected for good
  */
@@ -111,6 +117,11 @@ struct dgram_io {
 	struct mmsghdr tx_msgs[DGRAM_IO_BATCH];
 	struct iovec tx_iov[DGRAM_IO_BATCH];
 	uint8_t *txbuf;
+	bool want_src;
+	const struct sockaddr_storage *rx_src;
+	socklen_t rx_src_len;
+	struct sockaddr_storage rx_from[DGRAM_IO_BATCH];
+	struct sockaddr_storage tx_to[DGRAM_IO_BATCH];
 	uint64_t rx_dropped;
 	uint64_t tx_dropped;
 };
@@ -139,6 +150,13 @@ ssize_t dgram_io_receive(struct dgram_io *io, const struct iovec *iov, int iovcn
  */
 ssize_t dgram_io_send(struct dgram_io *io, const void *hdr, size_t hlen, const struct iovec *iov,
 		      int iovcnt);
+/**
+ * dgram_io_send_to() - as dgram_io_send(), to @to (@tolen bytes) instead of the
+ * engine's destination
+ * Return: the frame's size (>0), 0 when full, <0 to drop
+ */
+ssize_t dgram_io_send_to(struct dgram_io *io, const void *to, socklen_t tolen, const void *hdr,
+			 size_t hlen, const struct iovec *iov, int iovcnt);
 /* dgram_io_fini() - send what is left (best effort), close the fd, free the slots */
 void dgram_io_fini(struct dgram_io *io);
 

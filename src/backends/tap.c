@@ -56,6 +56,7 @@
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/net.h"
+#include "bridge.h"
 
 #define TAP_DEV "/dev/net/tun"
 #define TAP_DEFAULT_SCRIPT "/etc/qemu-ifup"
@@ -581,7 +582,6 @@ static int tap_check_conflicts(const struct tap_cfg *c, bool hub_peer, struct er
 		    c->vhostfds)
 			return err_set(e, "ifname=, script=, downscript=, vnet_hdr=, queues=, and "
 				       "vhostfds= are invalid with helper=");
-		return err_set(e, "helper= is not supported by qnet's tap netdev");
 	} else if (c->vhostfds) {
 		return err_set(e, "vhostfds= is invalid if fds= wasn't specified");
 	}
@@ -663,6 +663,16 @@ static int tap_init(struct opts *o, const char *id, struct net_client *peer, str
 		return -1;
 	script = c.script ? c.script : TAP_DEFAULT_SCRIPT;
 	downscript = c.downscript ? c.downscript : TAP_DEFAULT_DOWNSCRIPT;
+	if (c.helper && !c.fd && !c.fds) {
+		/* qemu-bridge-helper (bridge.c): a tap client of model "bridge" */
+		struct net_client *nc;
+
+		fd = bridge_helper_fd(c.helper, c.br ? c.br : BRIDGE_DEFAULT_BR, e);
+		if (fd < 0 || !(nc = tap_new_fd(peer, "bridge", id, fd, e)))
+			return -1;
+		net_set_info_str(nc, "helper=%s", c.helper);
+		return 0;
+	}
 	if (c.fd || c.fds) {
 		fd = tap_take_fd(id, c.fd ? c.fd : c.fds, &vnet_hdr, ifname, e);
 	} else {
@@ -711,6 +721,46 @@ fail:
 	return -1;
 }
 
+struct net_client *tap_new_fd(struct net_client *peer, const char *model, const char *id, int fd,
+			      struct error *e)
+{
+	char ifname[IFNAMSIZ] = "";
+	bool vnet_hdr = false;
+	struct ifreq ifr;
+	struct tap *s;
+	int r = set_nonblock(fd);
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (r < 0 || ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		err_set_errno(e, r < 0 ? -r : errno, "Unable to query TUNGETIFF on FD %d", fd);
+		close(fd);
+		return NULL;
+	}
+	vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	snprintf(ifname, sizeof(ifname), "%s", ifr.ifr_name);
+	if (vnet_hdr) {
+		int len = TAP_VNET_HDR_LEN;
+
+		ioctl(fd, TUNSETVNETHDRSZ, &len);
+	}
+	s = container_of(net_client_new(&tap_ops, peer, model, id), struct tap, nc);
+	s->fd = fd;
+	s->lfd.fd = -1;
+	s->netns_fd = -1;
+	s->vnet_hdr_len = vnet_hdr ? TAP_VNET_HDR_LEN : 0;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
+	loop_defer_init(&s->resume, tap_resume, s);
+	if (vnet_hdr)
+		s->nc.offloads = tap_set_offload(fd);
+	r = loop_fd_add(&s->lfd, fd, EPOLLIN, tap_event, s);
+	if (r < 0) {
+		err_set_errno(e, -r, "could not watch the tap fd");
+		net_client_free(&s->nc);
+		return NULL;
+	}
+	return &s->nc;
+}
+
 static const struct opt_desc tap_opts[] = {
 	{ "ifname", OPT_STRING, "interface name (default: the kernel's tap%d)" },
 	{ "fd", OPT_STRING, "an already open tap fd" },
@@ -719,7 +769,7 @@ static const struct opt_desc tap_opts[] = {
 	{ "downscript", OPT_STRING,
 	  "down-script (default " TAP_DEFAULT_DOWNSCRIPT "; \"no\" or \"\" for none)" },
 	{ "br", OPT_STRING, "bridge name, with helper=" },
-	{ "helper", OPT_STRING, "bridge helper (not supported by qnet)" },
+	{ "helper", OPT_STRING, "bridge helper: a tap on bridge br= from it (qemu-bridge-helper)" },
 	{ "sndbuf", OPT_SIZE, "send buffer limit (0 or absent: unlimited)" },
 	{ "vnet_hdr", OPT_BOOL, "IFF_VNET_HDR: absent tries it, on requires it, off avoids it" },
 	{ "vhost", OPT_BOOL, "vhost-net (not available in qnet: warns)" },

@@ -29,6 +29,7 @@ const char *const net_driver_str[NET_DRIVER__MAX] = {
 	[NET_DRIVER_NETMAP] = "netmap",
 	[NET_DRIVER_VHOST_USER] = "vhost-user",
 	[NET_DRIVER_VHOST_VDPA] = "vhost-vdpa",
+	[NET_DRIVER_VXLAN] = "vxlan",
 };
 
 /* Queue limits: frames without a sent callback, and the ring's bytes */

@@ -72,6 +72,7 @@ enum net_driver {
 	NET_DRIVER_NETMAP,
 	NET_DRIVER_VHOST_USER,
 	NET_DRIVER_VHOST_VDPA,
+	NET_DRIVER_VXLAN,	/* qnet's own: not in QEMU */
 	NET_DRIVER__MAX,
 };
 extern const char *const net_driver_str[NET_DRIVER__MAX];

@@ -144,4 +144,17 @@
 /* filter-mirror/redirector with vnet_hdr_support: be32 length, be32 vnet header length */
 #define WIRE_REDIR_VNET_LEN_SIZE 4
 
+/* ---- VXLAN (RFC 7348): flags, 3 reserved, VNI (24 bits), 1 reserved ---- */
+#define WIRE_VXLAN_HLEN 8
+#define WIRE_VXLAN_FLAG_I 0x08		/* the VNI is valid; the other flag bits are ignored */
+#define WIRE_VXLAN_VNI_MAX 0xffffff
+#define WIRE_VXLAN_PORT 4789		/* IANA */
+
+/* ---- L2TPv3 data messages (RFC 3931), as QEMU 7.2's -netdev l2tpv3 ---- */
+#define WIRE_IPPROTO_L2TP 115		/* IP encapsulation */
+#define WIRE_L2TP_UDP_WORD 0x00030000	/* UDP encapsulation: T=0 (data), Ver=3, first word */
+#define WIRE_L2TP_WORD_LEN 4		/* that word, the session id, a 32-bit cookie, the counter */
+#define WIRE_L2TP_COOKIE64_LEN 8
+#define WIRE_L2TP_OFFSET_MAX 256	/* QEMU accepts offset=256 ("less than 256" in its text) */
+
 #endif /* QNET_WIRE_H */

@@ -155,7 +155,7 @@ static const struct mon_cmd mon_cmds[] = {
 	  "remove host-to-guest TCP or UDP redirection", true, cmd_hostfwd_remove, NULL },
 	{ "info", "[subcommand]", "show various information about the system state",
 	  true, NULL, info_cmds },
-	{ "netdev_add", "[user|tap|socket|stream|dgram|hubport],id=str[,prop=value][,...]",
+	{ "netdev_add", "[user|tap|socket|stream|dgram|l2tpv3|vde|bridge|hubport|vxlan],id=str[,prop=value][,...]",
 	  "add host network device", true, cmd_netdev_add, NULL },
 	{ "netdev_del", "id", "remove host network device", true, cmd_netdev_del, NULL },
 	{ "object_add", "[qom-type=]type,id=str[,prop=value][,...]", "create QOM object", true,

@@ -85,10 +85,22 @@ for ty in nic none; do
 	expect_err qemu "-netdev $ty,id=x: network backend '$ty' is not compiled into this binary" \
 		-netdev "$ty,id=x"
 done
-for ty in l2tpv3 vde bridge vhost-user vhost-vdpa netmap; do
+for ty in vhost-user vhost-vdpa netmap; do
 	expect_err qnet "-netdev $ty,id=x: network backend '$ty' is not compiled into this binary" \
 		-netdev "$ty,id=x"
 done
+echo "# l2tpv3 option errors, as QEMU 7.2"
+expect_err qemu "-netdev l2tpv3,id=x: Parameter 'src' is missing" -netdev l2tpv3,id=x
+expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1: Parameter 'dst' is missing" \
+	-netdev l2tpv3,id=x,src=127.0.0.1
+expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1: Parameter 'txsession' is missing" \
+	-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1
+expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,offset=257: offset must be less than 256 bytes" \
+	-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,offset=257
+expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,txcookie=5: require both 'rxcookie' and 'txcookie' or neither" \
+	-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,txcookie=5
+expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,udp=on,srcport=1: need both src and dst port for udp" \
+	-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,udp=on,srcport=1
 expect_err qemu "-net hubport,hubid=0: network backend 'hubport' is only supported with -netdev/-nic" \
 	-net hubport,hubid=0
 

@@ -46,7 +46,7 @@ static void test_registry(void)
 		CHECK(t->init != NULL);
 	}
 	CHECK(netdev_type_find("user") != NULL);
-	CHECK(netdev_type_find("l2tpv3") == NULL);
+	CHECK(netdev_type_find("vhost-user") == NULL);
 	CHECK(netdev_type_find("") == NULL);
 	CHECK(netdev_type_find("Stream") == NULL);
 	CHECK(netdev_type_find("stream")->modern);
@@ -94,8 +94,8 @@ static void test_create_errors(void)
 		  "Parameter 'type' does not accept value 'bogus'");
 	CHECK_STR(create("vmnet-host,id=x", false, true, NULL),
 		  "network backend 'vmnet-host' is not compiled into this binary");
-	CHECK_STR(create("l2tpv3,id=x", false, true, NULL),
-		  "network backend 'l2tpv3' is not compiled into this binary");
+	CHECK_STR(create("vhost-user,id=x", false, true, NULL),
+		  "network backend 'vhost-user' is not compiled into this binary");
 	CHECK_STR(create("nic,id=x", false, true, NULL),
 		  "network backend 'nic' is not compiled into this binary");
 	CHECK_STR(create("hubport,id=x,hubid=0", false, false, NULL),
