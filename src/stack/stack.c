@@ -463,6 +463,15 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		s->stats.bad_eth++;
 		return;
 	}
+	/*
+	 * Only what a NIC with the gateway's MAC would take: broadcast, multicast and frames to
+	 * that MAC. On a hub the stack sees the guests' traffic to each other too; libslirp
+	 * answers it (NATing a flow between two guests, or resetting it), qnet leaves it alone.
+	 */
+	if (!(f[0] & 1) && memcmp(f, s->gw_mac, 6) != 0) {
+		s->stats.not_ours++;
+		return;
+	}
 	/* checksums the guest left to us (partial) or had verified: a fragment's never count */
 	s->rx_csum_ok = meta && (meta->flags & (NET_META_F_NEEDS_CSUM | NET_META_F_DATA_VALID)) &&
 			!(type == WIRE_ETHERTYPE_IPV4 && len >= WIRE_ETH_HLEN + 8 &&

@@ -194,7 +194,7 @@ struct user_stack {
 	struct fwd_state fwd;
 	bool guest_busy;
 	struct {
-		uint64_t bad_eth, bad_arp, bad_ip, bad_l4, restricted;
+		uint64_t bad_eth, bad_arp, bad_ip, bad_l4, restricted, not_ours;
 	} stats;
 	struct stack_timer *timers;
 	unsigned timer_pass;

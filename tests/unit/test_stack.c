@@ -326,6 +326,15 @@ static void test_arp(void)
 	sink_input(k, f, 30);
 	CHECK(k->n == 2);
 	CHECK(arp_lookup(s, (struct in_addr){ inet_addr("10.0.2.15") }) != NULL);
+	/* unicast to another host's MAC (guest to guest on a hub): not the stack's to answer */
+	arp_req(f, "10.0.2.2");
+	memcpy(f, "\x52\x54\x00\x12\x34\x99", 6);
+	sink_input(k, f, 42);
+	CHECK(k->n == 2 && s->stats.not_ours == 1);
+	/* the same to the gateway's MAC is answered */
+	memcpy(f, "\x52\x55\x0a\x00\x02\x02", 6);
+	sink_input(k, f, 42);
+	CHECK(k->n == 3 && s->stats.not_ours == 1);
 	sink_free(k);
 }
 
