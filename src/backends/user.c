@@ -441,8 +441,24 @@ static int user_parse_qnet(struct stack_cfg *c, struct opts *o, struct error *e)
 }
 
 static const char *const user_later[] = {
-	"tftp", "tftp-server-name", "bootfile", "smb", "smbserver",
+	"smb", "smbserver",
 };
+
+/* tftp=, bootfile=, tftp-server-name= (QEMU's texts; its 128-byte bootfile limit is a libslirp one) */
+static int user_parse_tftp(struct stack_cfg *c, struct opts *o, struct error *e)
+{
+	const char *t = opts_get(o, "tftp"), *bf = opts_get(o, "bootfile");
+	const char *tn = opts_get(o, "tftp-server-name");
+
+	if (tn && strlen(tn) > 255)
+		return err_set(e, "'tftp-server-name' parameter cannot exceed 255 bytes");
+	if (bf && strlen(bf) >= 128)
+		return err_set(e, "'bootfile' parameter cannot exceed 127 bytes");
+	c->tftp_root = t ? xstrdup(t) : NULL;
+	c->bootfile = bf ? xstrdup(bf) : NULL;
+	c->tftp_server_name = tn ? xstrdup(tn) : NULL;
+	return 0;
+}
 
 int user_add_fwds(struct user_stack *s, struct opts *o, struct error *e)
 {
@@ -471,7 +487,8 @@ int user_parse_cfg(struct stack_cfg *c, struct opts *o, struct error *e)
 		return -1;
 	if (!c->ipv4 && !c->ipv6)
 		return err_set(e, "IPv4 and IPv6 disabled");
-	if (user_parse_names(c, o, e) < 0 || user_parse_qnet(c, o, e) < 0)
+	if (user_parse_names(c, o, e) < 0 || user_parse_tftp(c, o, e) < 0 ||
+	    user_parse_qnet(c, o, e) < 0)
 		return -1;
 	return 0;
 }
@@ -528,9 +545,9 @@ static const struct opt_desc user_opts[] = {
 	{ "guestfwd", OPT_STRING, "[tcp]:[server]:port-cmd:COMMAND | -tcp:host:port | -unix:PATH" },
 	{ "mtu", OPT_NUMBER, "qnet: interface MTU 68..65520 (1500), sent as DHCP option 26" },
 	{ "resolv-conf", OPT_STRING, "qnet: resolver file for DNS forwarding (/etc/resolv.conf)" },
-	{ "tftp", OPT_STRING, "not supported yet" },
-	{ "tftp-server-name", OPT_STRING, "not supported yet" },
-	{ "bootfile", OPT_STRING, "not supported yet" },
+	{ "tftp", OPT_STRING, "directory served read-only by TFTP at the gateway (UDP 69)" },
+	{ "tftp-server-name", OPT_STRING, "DHCP option 66 (at most 255 bytes)" },
+	{ "bootfile", OPT_STRING, "BOOTP file field and DHCP option 67 (at most 127 bytes)" },
 	{ "smb", OPT_STRING, "not supported yet" },
 	{ "smbserver", OPT_STRING, "not supported yet" },
 	{ NULL, 0, NULL },

@@ -101,6 +101,7 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
 #include "icmp.h"
 #include "ip4.h"
 #include "tcp.h"
+#include "tftp.h"
 #include "udp.h"
 
 #define STACK_MTU_DEFAULT 1500
@@ -129,6 +130,9 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
  * @mtu:		interface MTU (qnet's mtu= option), 1500 default
  * @mtu_set:		mtu= was given (then DHCP sends option 26)
  * @resolv_conf:	resolver file (qnet's resolv-conf= option), /etc/resolv.conf default
+ * @tftp_root:		tftp= directory served read-only on UDP 69 at @host, or NULL
+ * @bootfile:		bootfile=: BOOTP file field and DHCP option 67, or NULL
+ * @tftp_server_name:	tftp-server-name=: DHCP option 66, or NULL
  */
 struct stack_cfg {
 	char *name;
@@ -141,6 +145,9 @@ struct stack_cfg {
 	unsigned mtu;
 	bool mtu_set;
 	char *resolv_conf;
+	char *tftp_root;
+	char *bootfile;
+	char *tftp_server_name;
 };
 
 /**
@@ -157,6 +164,7 @@ struct stack_cfg {
  * @icmp:	ICMP echo flows
  * @udp:	UDP flows
  * @tcp:	TCP flows
+ * @tftp:	TFTP transfers
  * @fwd:	hostfwd and guestfwd rules
  * @guest_busy:	the last frame towards the guest was queued: flows should hold off
  * @stats:	per-protocol counters of dropped guest input (for tests and info)
@@ -181,6 +189,7 @@ struct user_stack {
 	struct icmp_state icmp;
 	struct udp_state udp;
 	struct tcp_state tcp;
+	struct tftp_state tftp;
 	struct fwd_state fwd;
 	bool guest_busy;
 	struct {
