@@ -6,6 +6,7 @@
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/user.h"
 #include "cli/netdev.h"
@@ -108,7 +109,14 @@ static void test_options(void)
 		  "Invalid guest forwarding rule 'tcp:10.0.2.100:xx-cmd:cat'");
 	CHECK_STR(user_err("user,id=x,guestfwd=tcp:10.0.2.2:80-cmd:cat"),
 		  "Conflicting/invalid host:port in guest forwarding rule 'tcp:10.0.2.2:80-cmd:cat'");
-	CHECK_STR(user_err("user,id=x,smb=/tmp"), "'smb' is not supported by qnet yet");
+	CHECK_STR(user_err("user,id=x,smbserver=10.0.2.x"), "Failed to parse SMB address");
+	CHECK_STR(user_err("user,id=x,smb=/nonexistent-qnet-dir"),
+		  access("/usr/sbin/smbd", F_OK) == 0 ?
+		  "Error accessing shared directory '/nonexistent-qnet-dir': No such file or directory" :
+		  "Could not find '/usr/sbin/smbd', please install it");
+	CHECK_STR(user_err("user,id=x,smb=/tmp,smbserver=10.0.2.2"),
+		  access("/usr/sbin/smbd", F_OK) == 0 ? "Conflicting/invalid smbserver address" :
+		  "Could not find '/usr/sbin/smbd', please install it");
 	CHECK_STR(user_err("user,id=x,tftp=/tmp,bootfile=pxe.0,tftp-server-name=boot"), "(created)");
 	{
 		char spec[400];
