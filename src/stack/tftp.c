@@ -79,10 +79,11 @@ void tftp_fini(struct user_stack *s)
 	s->tftp.buf = NULL;
 }
 
-/* the largest block the link carries: MTU - IPv4 - UDP - TFTP headers */
-static uint16_t tftp_blk_max(const struct user_stack *s)
+/* the largest block the link carries to @client: MTU - IP (20, or 40 for IPv6) - UDP - TFTP */
+static uint16_t tftp_blk_max(const struct user_stack *s, const union inany *client)
 {
-	unsigned m = s->cfg.mtu - WIRE_IP4_HLEN - WIRE_UDP_HLEN - WIRE_TFTP_HLEN;
+	unsigned ip = IN6_IS_ADDR_V4MAPPED(&client->a6) ? WIRE_IP4_HLEN : 40;
+	unsigned m = s->cfg.mtu - ip - WIRE_UDP_HLEN - WIRE_TFTP_HLEN;
 
 	return (uint16_t)MIN(m, 65464u);
 }
@@ -95,14 +96,21 @@ static uint8_t *tftp_bufs(struct user_stack *s)
 	return s->tftp.buf;
 }
 
-static int tftp_out(struct user_stack *s, uint16_t sport, struct in_addr dst, uint16_t dport,
+/*
+ * tftp_out() - one datagram from the gateway's @sport to the client. The IPv6 hook: a client
+ * that is not v4-mapped is answered through the IPv6 output (udp6_output() from the gateway's
+ * IPv6 address) once the stack has one; the rest of the server is family-neutral.
+ */
+static int tftp_out(struct user_stack *s, uint16_t sport, const union inany *dst, uint16_t dport,
 		    const void *p, size_t len)
 {
-	return udp4_output(s, s->cfg.host, sport, dst, dport, p, len);
+	if (IN6_IS_ADDR_V4MAPPED(&dst->a6))
+		return udp4_output(s, s->cfg.host, sport, dst->v4.a4, dport, p, len);
+	return -1;
 }
 
-static void tftp_error(struct user_stack *s, uint16_t sport, struct in_addr dst, uint16_t dport,
-		       uint16_t code, const char *msg)
+static void tftp_error(struct user_stack *s, uint16_t sport, const union inany *dst,
+		       uint16_t dport, uint16_t code, const char *msg)
 {
 	uint8_t b[WIRE_TFTP_HLEN + 64];
 	size_t n = MIN(strlen(msg), sizeof(b) - WIRE_TFTP_HLEN - 1);
@@ -266,7 +274,7 @@ static void tftp_send_oack(struct user_stack *s, struct tftp_session *ss)
 	if (ss->opts & 8)
 		n += (size_t)snprintf((char *)b + n, sizeof(b) - n, "windowsize%c%u", 0,
 				      ss->window) + 1;
-	tftp_out(s, ss->tid, ss->client, ss->cport, b, n);
+	tftp_out(s, ss->tid, &ss->client, ss->cport, b, n);
 }
 
 /* tftp_send() - blocks from @first up to the end of the window (acked + window) */
@@ -282,11 +290,11 @@ static void tftp_send(struct user_stack *s, struct tftp_session *ss, uint32_t fi
 			break;
 		n = tftp_block(s, ss, b);
 		if (n < 0) {
-			tftp_error(s, ss->tid, ss->client, ss->cport, TFTP_ENOTDEFINED, "Read error");
+			tftp_error(s, ss->tid, &ss->client, ss->cport, TFTP_ENOTDEFINED, "Read error");
 			tftp_end(s, ss);
 			return;
 		}
-		tftp_out(s, ss->tid, ss->client, ss->cport, s->tftp.buf, (size_t)n);
+		tftp_out(s, ss->tid, &ss->client, ss->cport, s->tftp.buf, (size_t)n);
 		ss->sent = b;
 		if (s->guest_busy && b < end && !(ss->last && b >= ss->last)) {
 			ss->stalled = true;	/* tftp_guest_resumed() goes on */
@@ -369,12 +377,13 @@ static long tftp_num(const char *v)
 	return r;
 }
 
-static struct tftp_session *tftp_find_client(struct user_stack *s, struct in_addr a, uint16_t port)
+static struct tftp_session *tftp_find_client(struct user_stack *s, const union inany *a,
+					     uint16_t port)
 {
 	for (int i = 0; i < TFTP_SESSIONS_MAX; i++) {
 		struct tftp_session *ss = &s->tftp.sessions[i];
 
-		if (ss->used && ss->client.s_addr == a.s_addr && ss->cport == port)
+		if (ss->used && !memcmp(&ss->client, a, sizeof(*a)) && ss->cport == port)
 			return ss;
 	}
 	return NULL;
@@ -407,7 +416,8 @@ static uint16_t tftp_new_tid(struct user_stack *s)
 	}
 }
 
-static void tftp_rrq(struct user_stack *s, struct in_addr src, uint16_t sport, struct cursor *c)
+static void tftp_rrq(struct user_stack *s, const union inany *src, uint16_t sport,
+		     struct cursor *c)
 {
 	char name[TFTP_NAME_MAX + 1], mode[16], oname[16], oval[24];
 	struct tftp_session *ss;
@@ -457,7 +467,7 @@ static void tftp_rrq(struct user_stack *s, struct in_addr src, uint16_t sport, s
 	ss = &s->tftp.sessions[i];
 	ss->used = true;
 	s->tftp.nsessions++;
-	ss->client = src;
+	ss->client = *src;
 	ss->cport = sport;
 	ss->tid = tftp_new_tid(s);
 	ss->fd = fd;
@@ -487,7 +497,7 @@ static void tftp_rrq(struct user_stack *s, struct in_addr src, uint16_t sport, s
 		if (v < 0)
 			continue;
 		if (!strcasecmp(oname, "blksize") && !(ss->opts & 1) && v >= TFTP_BLKSIZE_MIN) {
-			ss->blksize = (uint16_t)MIN(v, (long)tftp_blk_max(s));
+			ss->blksize = (uint16_t)MIN(v, (long)tftp_blk_max(s, src));
 			ss->opts |= 1;
 		} else if (!strcasecmp(oname, "tsize") && !(ss->opts & 2)) {
 			ss->opts |= 2;
@@ -544,7 +554,20 @@ static void tftp_ack(struct user_stack *s, struct tftp_session *ss, uint16_t blk
 	tftp_send(s, ss, ss->acked + 1);
 }
 
-bool tftp_input(struct user_stack *s, struct in_addr src, uint16_t sport, uint16_t dport,
+/* tftp_bad_source() - no transfer for unspecified, broadcast or multicast senders, nor port 0 */
+static bool tftp_bad_source(const union inany *a, uint16_t port)
+{
+	if (!port)
+		return true;
+	if (IN6_IS_ADDR_V4MAPPED(&a->a6)) {
+		uint32_t v = ntohl(a->v4.a4.s_addr);
+
+		return !v || v == INADDR_BROADCAST || IN_MULTICAST(v);
+	}
+	return IN6_IS_ADDR_UNSPECIFIED(&a->a6) || IN6_IS_ADDR_MULTICAST(&a->a6);
+}
+
+bool tftp_input(struct user_stack *s, const union inany *src, uint16_t sport, uint16_t dport,
 		const uint8_t *p, size_t len)
 {
 	struct tftp_session *ss = NULL;
@@ -553,10 +576,9 @@ bool tftp_input(struct user_stack *s, struct in_addr src, uint16_t sport, uint16
 
 	if (dport != WIRE_PORT_TFTP && !(ss = tftp_find_tid(s, dport)))
 		return false;
-	if (ss && (ss->client.s_addr != src.s_addr || ss->cport != sport))
+	if (ss && (memcmp(&ss->client, src, sizeof(*src)) || ss->cport != sport))
 		return false;	/* not this transfer's client: the normal NAT path */
-	if (!src.s_addr || src.s_addr == INADDR_BROADCAST || IN_MULTICAST(ntohl(src.s_addr)) ||
-	    !sport) {
+	if (tftp_bad_source(src, sport)) {
 		s->tftp.stats.bad++;
 		return true;
 	}
@@ -594,7 +616,7 @@ bool tftp_input(struct user_stack *s, struct in_addr src, uint16_t sport, uint16
 		break;
 	default:
 		s->tftp.stats.bad++;
-		tftp_error(s, ss->tid, ss->client, ss->cport, TFTP_EBADOP, "Illegal operation");
+		tftp_error(s, ss->tid, &ss->client, ss->cport, TFTP_EBADOP, "Illegal operation");
 		tftp_end(s, ss);
 		break;
 	}

@@ -11,6 +11,7 @@
 #include "env.h"
 
 struct user_stack;
+union inany;
 
 #define TFTP_SESSIONS_MAX 32	/* concurrent transfers; more get "Server busy" */
 #define TFTP_WINDOW_MAX 64	/* largest windowsize granted (RFC 7440) */
@@ -32,7 +33,7 @@ enum {
 /**
  * struct tftp_session - one read transfer
  * @used:	slot taken
- * @client, @cport: the guest's address and port (its TID)
+ * @client, @cport: the guest's address (IPv4-mapped for IPv4) and port (its TID)
  * @tid:	our port for this transfer
  * @fd:		the open file
  * @netascii:	mode netascii (LF -> CR LF, CR -> CR NUL)
@@ -52,7 +53,7 @@ enum {
  */
 struct tftp_session {
 	bool used;
-	struct in_addr client;
+	union inany client;
 	uint16_t cport, tid;
 	int fd;
 	bool netascii, oack, stalled;
@@ -90,18 +91,17 @@ struct tftp_state {
 void tftp_init(struct user_stack *s);
 void tftp_fini(struct user_stack *s);
 /**
- * tftp_input() - a UDP datagram from the guest to the gateway
- * @src, @sport: the sender
+ * tftp_input() - a UDP datagram from the guest to the gateway (IPv4 now; an IPv6 input passes
+ * its sender as is: see tftp_out() for the one place that still needs the IPv6 output)
+ * @src, @sport: the sender (IPv4-mapped for IPv4)
  * @dport:	the gateway port it went to (69, or a transfer's TID)
  * @p, @len:	UDP payload
  * Return: true if it was TFTP's (handled or dropped), false if not (port 69 is always TFTP's;
  * a TID port only for its own client)
  */
-bool tftp_input(struct user_stack *s, struct in_addr src, uint16_t sport, uint16_t dport,
+bool tftp_input(struct user_stack *s, const union inany *src, uint16_t sport, uint16_t dport,
 		const uint8_t *p, size_t len);
 /* tftp_guest_resumed() - the guest path has room again: transfers stalled on it go on */
 void tftp_guest_resumed(struct user_stack *s);
-/* tftp_age() - for tests: fire every armed retransmission timer now */
-void tftp_age(struct user_stack *s);
 
 #endif /* QNET_TFTP_H */
