@@ -73,6 +73,13 @@ ns_dhcp "$G" || not_ok "$G configured by DHCP again (a new tap)"
 r=$(smbc 10.0.2.9 445 'get hello.txt h9')
 check "the share at smbserver=10.0.2.9" cmp -s "$S/hello.txt" "$T/out/h9"
 D2=$(smb_dir)
+# a second user netdev with smb= added and deleted at run time: its directory comes and goes
+hmp q2 "netdev_add user,id=u9,net=10.0.9.0/24,smb=$S" >"$T/hmp.out" 2>&1
+n=$(grep -l "path = $S\$" /tmp/qnet-smb.*/smb.conf 2>/dev/null | wc -l)
+check "netdev_add user,smb=: a second private directory ($n)" test "$n" = 2
+hmp q2 "netdev_del u9" >>"$T/hmp.out" 2>&1
+n=$(grep -l "path = $S\$" /tmp/qnet-smb.*/smb.conf 2>/dev/null | wc -l)
+check "netdev_del: its directory is removed, q2's stays ($n)" test "$n" = 1 -a -e "$D2"
 qnet_stop q2
 check "q2: no smbd and no directory left" test "$(smbd_count "$D2")" = 0 -a -n "$D2" -a ! -e "$D2"
 
