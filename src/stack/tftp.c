@@ -434,15 +434,20 @@ static void tftp_rrq(struct user_stack *s, const union inany *src, uint16_t spor
 		tftp_error(s, WIRE_PORT_TFTP, src, sport, TFTP_EBADOP, "Illegal operation");
 		return;
 	}
-	/* the client repeated its request: our first answer was lost, send it again */
+	/*
+	 * The client repeated its request before any ACK: our first answer was lost, send it
+	 * again. Later, the same port asks for a new file: the old transfer is over.
+	 */
 	ss = tftp_find_client(s, src, sport);
-	if (ss) {
+	if (ss && (ss->oack || !ss->acked)) {
 		if (ss->oack)
 			tftp_send_oack(s, ss);
-		else if (!ss->acked)
+		else
 			tftp_send(s, ss, 1);
 		return;
 	}
+	if (ss)
+		tftp_end(s, ss);
 	if (nlen > TFTP_NAME_MAX) {
 		tftp_error(s, WIRE_PORT_TFTP, src, sport, TFTP_EACCESS, "Access violation");
 		return;

@@ -328,6 +328,14 @@ static void test_timeouts(void)
 		sink_advance(k, TFTP_RTO_MAX_MS);
 	CHECK(k->s->tftp.nsessions == 0 && k->s->tftp.stats.gave_up == 1);
 	CHECK(k->n == 1 + TFTP_RETRIES + 1);
+	/* after an ACK, a new request from the same port replaces the transfer */
+	rrq(k, 5001, "f1024", "octet", NULL, 0);
+	rx(k, k->n - 1, &tid, &dp, &len);
+	ack(k, 5001, tid, 1);
+	CHECK(k->s->tftp.nsessions == 1 && k->s->tftp.sessions[0].acked == 1);
+	rrq(k, 5001, "f10000", "octet", NULL, 0);
+	CHECK(k->s->tftp.nsessions == 1 && k->s->tftp.sessions[0].acked == 0 &&
+	      k->s->tftp.sessions[0].sent == 1);
 	sink_free(k);
 }
 
