@@ -13,7 +13,8 @@
  *   ctl 0x10: compute the UDP checksum (else 0: none)
  * Checks, besides fuzz_user.h's: every UDP datagram the stack sends is a DHCP reply from
  * 10.0.2.2:67 to port 68: op 2, the magic cookie, options that parse to an END inside the
- * packet, a message type OFFER/ACK/NAK, and an address from the pool (or none).
+ * packet, a message type OFFER/ACK/NAK (none: a BOOTP reply), and an address from the pool
+ * (or none).
  */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,7 +62,8 @@ static void dhcp_check(const uint8_t *f, size_t len)
 			type = o[i + 1];
 		i += 1 + o[i];
 	}
-	if (!end || (type != 2 && type != 5 && type != 6))
+	/* type 0: the BOOTP reply to a plain BOOTP request */
+	if (!end || (type != 0 && type != 2 && type != 5 && type != 6))
 		fu_fail("options: no END or no OFFER/ACK/NAK type");
 }
 

@@ -20,6 +20,7 @@
  * @flush:	runs stack_flush() after the current batch
  * @rx_flush:	delivers guest frames that arrived while the stack was sending
  * @next:	list of every user netdev
+ * @smb_dir:	smb=: the private temporary directory of smbd (user_smb.c), removed at cleanup
  */
 struct user_netdev {
 	struct net_client nc;
@@ -28,6 +29,7 @@ struct user_netdev {
 	struct loop_defer flush;
 	struct loop_defer rx_flush;
 	struct user_netdev *next;
+	char *smb_dir;
 };
 
 _Static_assert(sizeof(struct loop_fd) <= sizeof(((struct stack_fd *)0)->env),
@@ -204,8 +206,10 @@ static void user_cleanup(struct net_client *nc)
 {
 	struct user_netdev *u = (struct user_netdev *)(void *)nc, **pp;
 
-	stack_free(u->s);
+	stack_free(u->s);	/* stops every smbd it started */
 	u->s = NULL;
+	user_smb_remove(u->smb_dir);
+	u->smb_dir = NULL;
 	loop_timer_cancel(&u->timer);
 	loop_defer_cancel(&u->flush);
 	loop_defer_cancel(&u->rx_flush);
@@ -442,9 +446,22 @@ static int user_parse_qnet(struct stack_cfg *c, struct opts *o, struct error *e)
 	return 0;
 }
 
-static const char *const user_later[] = {
-	"tftp", "tftp-server-name", "bootfile", "smb", "smbserver",
-};
+
+/* tftp=, bootfile=, tftp-server-name= (QEMU's texts; its 128-byte bootfile limit is a libslirp one) */
+static int user_parse_tftp(struct stack_cfg *c, struct opts *o, struct error *e)
+{
+	const char *t = opts_get(o, "tftp"), *bf = opts_get(o, "bootfile");
+	const char *tn = opts_get(o, "tftp-server-name");
+
+	if (tn && strlen(tn) > 255)
+		return err_set(e, "'tftp-server-name' parameter cannot exceed 255 bytes");
+	if (bf && strlen(bf) >= 128)
+		return err_set(e, "'bootfile' parameter cannot exceed 127 bytes");
+	c->tftp_root = t ? xstrdup(t) : NULL;
+	c->bootfile = bf ? xstrdup(bf) : NULL;
+	c->tftp_server_name = tn ? xstrdup(tn) : NULL;
+	return 0;
+}
 
 int user_add_fwds(struct user_stack *s, struct opts *o, struct error *e)
 {
@@ -465,15 +482,14 @@ int user_add_fwds(struct user_stack *s, struct opts *o, struct error *e)
 int user_parse_cfg(struct stack_cfg *c, struct opts *o, struct error *e)
 {
 	stack_cfg_default(c);
-	for (size_t i = 0; i < ARRAY_SIZE(user_later); i++)
-		if (opts_has(o, user_later[i]))
-			return err_set(e, "'%s' is not supported by qnet yet", user_later[i]);
 	if (user_parse_families(c, o, e) < 0 || user_parse_v4(c, o, e) < 0 ||
+	    user_smb_check_addr(o, e) < 0 ||
 	    user_parse_ipv6(o, c->ipv6, e) < 0)
 		return -1;
 	if (!c->ipv4 && !c->ipv6)
 		return err_set(e, "IPv4 and IPv6 disabled");
-	if (user_parse_names(c, o, e) < 0 || user_parse_qnet(c, o, e) < 0)
+	if (user_parse_names(c, o, e) < 0 || user_parse_tftp(c, o, e) < 0 ||
+	    user_parse_qnet(c, o, e) < 0)
 		return -1;
 	return 0;
 }
@@ -500,7 +516,8 @@ static int user_netdev_init(struct opts *o, const char *id, struct net_client *p
 			;	/* creation order: "the first user stack" is QEMU's default */
 		*pp = u;
 		u->s = stack_new(&cfg, &user_env, u, e);
-		if (!u->s || user_add_fwds(u->s, o, e) < 0) {
+		if (!u->s || user_add_fwds(u->s, o, e) < 0 ||
+		    user_smb_start(u->s, o, &u->smb_dir, e) < 0) {
 			net_client_free(nc);
 			r = -1;
 		} else {
@@ -533,11 +550,11 @@ static const struct opt_desc user_opts[] = {
 	{ "guestfwd", OPT_STRING, "[tcp]:[server]:port-cmd:COMMAND | -tcp:host:port | -unix:PATH" },
 	{ "mtu", OPT_NUMBER, "qnet: interface MTU 68..65520 (1500), sent as DHCP option 26" },
 	{ "resolv-conf", OPT_STRING, "qnet: resolver file for DNS forwarding (/etc/resolv.conf)" },
-	{ "tftp", OPT_STRING, "not supported yet" },
-	{ "tftp-server-name", OPT_STRING, "not supported yet" },
-	{ "bootfile", OPT_STRING, "not supported yet" },
-	{ "smb", OPT_STRING, "not supported yet" },
-	{ "smbserver", OPT_STRING, "not supported yet" },
+	{ "tftp", OPT_STRING, "directory served read-only by TFTP at the gateway (UDP 69)" },
+	{ "tftp-server-name", OPT_STRING, "DHCP option 66 (at most 255 bytes)" },
+	{ "bootfile", OPT_STRING, "BOOTP file field and DHCP option 67 (at most 127 bytes)" },
+	{ "smb", OPT_STRING, "directory exported by Samba's smbd as share 'qemu' (smbserver:445/139)" },
+	{ "smbserver", OPT_STRING, "address of the SMB server (10.0.2.4)" },
 	{ NULL, 0, NULL },
 };
 

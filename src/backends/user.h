@@ -22,6 +22,19 @@ int user_parse_cfg(struct stack_cfg *c, struct opts *o, struct error *e);
 /* user_add_fwds() - the guestfwd= then hostfwd= rules of @o, onto @s */
 int user_add_fwds(struct user_stack *s, struct opts *o, struct error *e);
 
+/* user_smb_check_addr() - smbserver= parses ("Failed to parse SMB address"); 0 or -1 */
+int user_smb_check_addr(struct opts *o, struct error *e);
+/**
+ * user_smb_start() - smb=DIR[,smbserver=ADDR]: smbd's private directory and configuration, and
+ * guestfwds on ADDR:445 and :139 that start smbd per guest connection (QEMU's errors)
+ * @dirp:	set to the directory as soon as it exists (remove it with user_smb_remove(), also
+ *		on failure)
+ * Return: 0 (nothing done without smb=), or -1 with @e set
+ */
+int user_smb_start(struct user_stack *s, struct opts *o, char **dirp, struct error *e);
+/* user_smb_remove() - remove the directory of user_smb_start() and free @dir (NULL: nothing) */
+void user_smb_remove(char *dir);
+
 /* user_first() / user_next() - the stack of every user netdev, in creation order */
 struct user_stack *user_first(void);
 struct user_stack *user_next(struct user_stack *s);

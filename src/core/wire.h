@@ -117,6 +117,8 @@
 #define WIRE_DHCPO_DNS 6
 #define WIRE_DHCPO_HOSTNAME 12
 #define WIRE_DHCPO_DOMAIN_NAME 15
+#define WIRE_DHCPO_TFTP_SERVER 66
+#define WIRE_DHCPO_BOOTFILE 67
 #define WIRE_DHCPO_MTU 26
 #define WIRE_DHCPO_REQUESTED_ADDR 50
 #define WIRE_DHCPO_LEASE_TIME 51
@@ -134,6 +136,15 @@
 #define WIRE_PORT_BOOTPS 67
 #define WIRE_PORT_BOOTPC 68
 #define WIRE_PORT_TFTP 69
+
+/* ---- TFTP (RFC 1350, 2347) ---- */
+#define WIRE_TFTP_RRQ 1
+#define WIRE_TFTP_WRQ 2
+#define WIRE_TFTP_DATA 3
+#define WIRE_TFTP_ACK 4
+#define WIRE_TFTP_ERROR 5
+#define WIRE_TFTP_OACK 6
+#define WIRE_TFTP_HLEN 4		/* opcode + block number (DATA, ACK) or error code */
 
 /* ---- DNS (RFC 1035) ---- */
 #define WIRE_DNS_HLEN 12

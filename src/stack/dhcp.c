@@ -23,6 +23,10 @@
  *   characters.
  * - a client that already holds a lease keeps it rather than moving to a
  *   lower free slot.
+ * - bootfile= is also sent as option 67 (libslirp: the file field only); a
+ *   plain BOOTP request (no option 53) gets a BOOTP reply: no DHCP message
+ *   type, server id or lease times, and a lease picked as for a DISCOVER
+ *   (never a NAK).
  */
 
 #define BOOTP_FIXED WIRE_BOOTP_FIXED
@@ -185,8 +189,10 @@ static void dhcp_options(struct user_stack *s, struct dhcp_out *o, int type, boo
 {
 	uint8_t t = (uint8_t)type;
 
-	dhcp_opt(o, 53, &t, 1);
-	dhcp_opt_addr(o, 54, s->cfg.host);
+	if (type) {	/* 0: a BOOTP reply */
+		dhcp_opt(o, WIRE_DHCPO_MSG_TYPE, &t, 1);
+		dhcp_opt_addr(o, WIRE_DHCPO_SERVER_ID, s->cfg.host);
+	}
 	if (type == DHCPNAK) {
 		static const char msg[] = "requested address not available";
 
@@ -198,7 +204,7 @@ static void dhcp_options(struct user_stack *s, struct dhcp_out *o, int type, boo
 		dhcp_opt_addr(o, 3, s->cfg.host);
 		dhcp_opt_addr(o, 6, s->cfg.dns);
 	}
-	if (!inform) {
+	if (!inform && type) {
 		dhcp_opt32(o, 51, DHCP_LEASE_TIME);
 		dhcp_opt32(o, 58, DHCP_LEASE_TIME / 2);
 		dhcp_opt32(o, 59, DHCP_LEASE_TIME / 8 * 7);
@@ -207,6 +213,11 @@ static void dhcp_options(struct user_stack *s, struct dhcp_out *o, int type, boo
 		dhcp_opt(o, 12, s->cfg.hostname, strlen(s->cfg.hostname));
 	if (s->cfg.domainname)
 		dhcp_opt(o, 15, s->cfg.domainname, strlen(s->cfg.domainname));
+	if (s->cfg.tftp_server_name)
+		dhcp_opt(o, WIRE_DHCPO_TFTP_SERVER, s->cfg.tftp_server_name,
+			 strlen(s->cfg.tftp_server_name));
+	if (s->cfg.bootfile)
+		dhcp_opt(o, WIRE_DHCPO_BOOTFILE, s->cfg.bootfile, strlen(s->cfg.bootfile));
 	if (s->cfg.mtu_set) {
 		uint16_t mtu = htons((uint16_t)MIN(s->cfg.mtu, 65535u));
 
@@ -237,6 +248,8 @@ static void dhcp_reply(struct user_stack *s, const struct bootp *req, int type,
 		b->yiaddr = yiaddr;
 	b->siaddr = s->cfg.host;
 	memcpy(b->chaddr, req->chaddr, 16);
+	if (s->cfg.bootfile && type != DHCPNAK)	/* < 128 bytes (checked by the options) */
+		strncpy(b->file, s->cfg.bootfile, sizeof(b->file) - 1);
 	memcpy(buf + sizeof(*b), &magic, 4);
 	dhcp_options(s, &o, type, inform);
 	o.p[o.len++] = 255;
@@ -330,7 +343,13 @@ bool dhcp_input(struct user_stack *s, const struct iphdr *ip, const struct udphd
 	    !dhcp_parse_options(&c, &r))
 		return true;
 	switch (r.type) {
-	case 0:		/* plain BOOTP: treated as a request, as libslirp */
+	case 0:		/* plain BOOTP: the client's lease or a new one, a BOOTP reply */
+		i = dhcp_pick(s, b.chaddr, &r, now);
+		if (i >= 0) {
+			dhcp_bind(s, i, b.chaddr, now);
+			dhcp_reply(s, &b, 0, dhcp_addr(s, i), false);
+		}
+		break;
 	case DHCPREQUEST:
 		dhcp_request(s, &b, &r, now);
 		break;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/log.h"
@@ -425,19 +426,106 @@ struct guestfwd *fwd_guestfwd_find(struct user_stack *s, struct in_addr addr, ui
 	return NULL;
 }
 
-/* fwd_spawn() - run @cmd with stdin/stdout/stderr on @fd, detached (double fork: no zombies) */
-static int fwd_spawn(const char *cmd, int fd)
+/* fwd_start_time() - field 22 of /proc/@pid/stat (0 if gone) */
+static unsigned long long fwd_start_time(pid_t pid)
 {
-	pid_t pid = fork();
-	int status;
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd;
 
-	if (pid < 0)
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* the command name may hold spaces */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		v = strtoull(p + 1, NULL, 10);
+	return v;
+}
+
+/* fwd_alive() - slot @i still names the process group it recorded */
+static bool fwd_alive(struct fwd_state *f, int i)
+{
+	return f->spawned[i] > 0 && kill(-f->spawned[i], 0) == 0 &&
+	       fwd_start_time(f->spawned[i]) == f->spawned_start[i];
+}
+
+/* fwd_free_slot() - a slot for one more process group, or -1 when FWD_SPAWN_MAX are alive */
+static int fwd_free_slot(struct fwd_state *f)
+{
+	for (int i = 0; i < FWD_SPAWN_MAX; i++)
+		if (!f->spawned[i] || !fwd_alive(f, i)) {
+			f->spawned[i] = 0;
+			return i;
+		}
+	return -1;
+}
+
+/* fwd_stop_all() - SIGTERM every live process group we started, wait up to 2 s, then SIGKILL */
+static void fwd_stop_all(struct fwd_state *f)
+{
+	bool any = false;
+
+	for (int i = 0; i < FWD_SPAWN_MAX; i++) {
+		if (f->spawned[i] && fwd_alive(f, i)) {
+			kill(-f->spawned[i], SIGTERM);
+			any = true;
+		} else {
+			f->spawned[i] = 0;
+		}
+	}
+	for (int t = 0; any && t < 200; t++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		any = false;
+		for (int i = 0; i < FWD_SPAWN_MAX; i++)
+			if (f->spawned[i] && kill(-f->spawned[i], 0) == 0)
+				any = true;
+		if (any)
+			nanosleep(&ts, NULL);
+	}
+	for (int i = 0; i < FWD_SPAWN_MAX; i++) {
+		if (f->spawned[i] && kill(-f->spawned[i], 0) == 0)
+			kill(-f->spawned[i], SIGKILL);
+		f->spawned[i] = 0;
+	}
+}
+
+/*
+ * fwd_spawn() - run @cmd with stdin/stdout/stderr on @fd in a session of its own; the
+ * intermediate child exits at once (no zombie), the command's process group id comes back
+ * through a pipe and is recorded in slot @slot
+ */
+static int fwd_spawn(struct fwd_state *f, int slot, const char *cmd, int fd)
+{
+	int status, pp[2];
+	pid_t pid, gc = 0;
+
+	if (pipe2(pp, O_CLOEXEC) < 0)
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pp[0]);
+		close(pp[1]);
+		return -errno;
+	}
 	if (pid == 0) {
 		sigset_t all;
 
-		if (fork() != 0)
+		gc = fork();
+		if (gc != 0) {
+			if (write(pp[1], &gc, sizeof(gc)) < 0)
+				_exit(1);
 			_exit(0);
+		}
 		setsid();
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
@@ -451,9 +539,48 @@ static int fwd_spawn(const char *cmd, int fd)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	close(pp[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (read(pp[0], &gc, sizeof(gc)) != sizeof(gc) || gc <= 0) {
+		close(pp[0]);
+		return -ECHILD;
+	}
+	close(pp[0]);
+	f->spawned[slot] = gc;	/* setsid(): its pid is its process group */
+	f->spawned_start[slot] = fwd_start_time(gc);
 	return 0;
+}
+
+/* fwd_tcp_pair() - two connected loopback TCP sockets (libslirp's choice for exec) */
+static int fwd_tcp_pair(int sv[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r = -1;
+
+	sv[0] = sv[1] = -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0)
+		return -errno;
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
+		goto out;
+	sv[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sv[0] < 0 || connect(sv[0], (struct sockaddr *)&a, sizeof(a)) < 0)
+		goto out;
+	sv[1] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	if (sv[1] >= 0)
+		r = 0;
+out:
+	if (r < 0) {
+		r = -errno;
+		if (sv[0] >= 0)
+			close(sv[0]);
+		sv[0] = -1;
+	}
+	close(l);
+	return r;
 }
 
 int fwd_guestfwd_open(struct user_stack *s, struct guestfwd *g)
@@ -463,11 +590,14 @@ int fwd_guestfwd_open(struct user_stack *s, struct guestfwd *g)
 	if (g->kind == GUESTFWD_FN)
 		return g->open(g->open_opaque);
 	if (g->kind == GUESTFWD_CMD) {
-		int sv[2];
+		int sv[2], slot = fwd_free_slot(&s->fwd);
 
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-			return -errno;
-		r = fwd_spawn(g->cmd, sv[1]);
+		if (slot < 0)
+			return -EAGAIN;	/* FWD_SPAWN_MAX commands still running */
+		r = fwd_tcp_pair(sv);
+		if (r < 0)
+			return r;
+		r = fwd_spawn(&s->fwd, slot, g->cmd, sv[1]);
 		close(sv[1]);
 		if (r < 0) {
 			close(sv[0]);
@@ -491,6 +621,7 @@ int fwd_guestfwd_open(struct user_stack *s, struct guestfwd *g)
 
 void fwd_fini(struct user_stack *s)
 {
+	fwd_stop_all(&s->fwd);
 	while (s->fwd.hostfwd) {
 		struct hostfwd *hf = s->fwd.hostfwd;
 

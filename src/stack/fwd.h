@@ -71,9 +71,18 @@ struct guestfwd {
 	struct guestfwd *next;
 };
 
+#define FWD_SPAWN_MAX 256	/* cmd: processes alive at once (each its own process group) */
+
+/**
+ * struct fwd_state - the rules, and the process groups of the commands they started
+ * @spawned:	process group ids (0: free slot) of cmd: commands, stopped by fwd_fini()
+ * @spawned_start: each one's start time (/proc/PID/stat field 22), so a reused pid is left alone
+ */
 struct fwd_state {
 	struct hostfwd *hostfwd;
 	struct guestfwd *guestfwd;
+	pid_t spawned[FWD_SPAWN_MAX];
+	unsigned long long spawned_start[FWD_SPAWN_MAX];
 };
 
 /* fwd_hostfwd_add() - parse (QEMU's syntax and texts), bind, listen; 0 or -1 */
@@ -96,7 +105,9 @@ int fwd_guestfwd_remove(struct user_stack *s, struct in_addr addr, uint16_t port
 struct guestfwd *fwd_guestfwd_find(struct user_stack *s, struct in_addr addr, uint16_t port);
 /**
  * fwd_guestfwd_open() - open the host end for one guest connection: spawn the command on one
- * end of a socketpair, or connect (non-blocking) to the target.
+ * end of a loopback TCP connection (as libslirp: smbd wants a TCP peer), or connect
+ * (non-blocking) to the target. A command runs in a session of its own; fwd_fini() stops
+ * what is left of it (SIGTERM, then SIGKILL), so nothing it started outlives the stack.
  * Return: the fd (non-blocking, ours to close), or -errno
  */
 int fwd_guestfwd_open(struct user_stack *s, struct guestfwd *g);

@@ -249,6 +249,7 @@ void stack_guest_resumed(struct user_stack *s)
 	s->guest_busy = false;
 	tcp_guest_resumed(s);
 	udp_guest_resumed(s);
+	tftp_guest_resumed(s);
 }
 
 /* stack_frame_out() - send a frame, padded to ETH_ZLEN as QEMU's slirp does */
@@ -532,6 +533,10 @@ void stack_cfg_free(struct stack_cfg *c)
 	free(c->domainname);
 	free(c->dnssearch);
 	free(c->resolv_conf);
+	free(c->tftp_root);
+	free(c->bootfile);
+	free(c->tftp_server_name);
+	c->tftp_root = c->bootfile = c->tftp_server_name = NULL;
 	c->name = c->hostname = c->domainname = c->resolv_conf = NULL;
 	c->dnssearch = NULL;
 	c->dnssearch_len = 0;
@@ -561,6 +566,9 @@ struct user_stack *stack_new(const struct stack_cfg *cfg, const struct stack_env
 	s->cfg.hostname = stack_strdup(cfg->hostname);
 	s->cfg.domainname = stack_strdup(cfg->domainname);
 	s->cfg.resolv_conf = xstrdup(cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf");
+	s->cfg.tftp_root = stack_strdup(cfg->tftp_root);
+	s->cfg.bootfile = stack_strdup(cfg->bootfile);
+	s->cfg.tftp_server_name = stack_strdup(cfg->tftp_server_name);
 	s->cfg.dnssearch = NULL;
 	if (cfg->dnssearch && cfg->dnssearch_len) {
 		s->cfg.dnssearch = xmalloc(cfg->dnssearch_len);
@@ -574,6 +582,7 @@ struct user_stack *stack_new(const struct stack_cfg *cfg, const struct stack_env
 	icmp_init(s);
 	udp_init(s);
 	tcp_init(s);
+	tftp_init(s);
 	h = ntohl(s->cfg.host.s_addr);
 	s->gw_mac[0] = 0x52;
 	s->gw_mac[1] = 0x55;
@@ -588,6 +597,7 @@ void stack_free(struct user_stack *s)
 {
 	if (!s)
 		return;
+	tftp_fini(s);
 	tcp_fini(s);
 	udp_fini(s);
 	icmp_fini(s);

@@ -101,6 +101,7 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
 #include "icmp.h"
 #include "ip4.h"
 #include "tcp.h"
+#include "tftp.h"
 #include "udp.h"
 
 #define STACK_MTU_DEFAULT 1500
@@ -133,6 +134,9 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
  * @no_dns:		no DNS forwarding on the DNS alias
  * @no_dhcp:		no DHCP server (requests are dropped)
  *			(the last three: libslirp's disable_host_loopback/dns/dhcp)
+ * @tftp_root:		tftp= directory served read-only on UDP 69 at @host, or NULL
+ * @bootfile:		bootfile=: BOOTP file field and DHCP option 67, or NULL
+ * @tftp_server_name:	tftp-server-name=: DHCP option 66, or NULL
  */
 struct stack_cfg {
 	char *name;
@@ -146,6 +150,9 @@ struct stack_cfg {
 	bool mtu_set;
 	char *resolv_conf;
 	bool no_host_loopback, no_dns, no_dhcp;
+	char *tftp_root;
+	char *bootfile;
+	char *tftp_server_name;
 };
 
 /**
@@ -166,6 +173,7 @@ struct stack_cfg {
  * @icmp:	ICMP echo flows
  * @udp:	UDP flows
  * @tcp:	TCP flows
+ * @tftp:	TFTP transfers
  * @fwd:	hostfwd and guestfwd rules
  * @guest_busy:	the last frame towards the guest was queued: flows should hold off
  * @stats:	per-protocol counters of dropped guest input (for tests and info)
@@ -191,6 +199,7 @@ struct user_stack {
 	struct icmp_state icmp;
 	struct udp_state udp;
 	struct tcp_state tcp;
+	struct tftp_state tftp;
 	struct fwd_state fwd;
 	bool guest_busy;
 	struct {

@@ -808,6 +808,15 @@ void udp4_input(struct user_stack *s, const struct iphdr *iph, const uint8_t *l4
 			len - WIRE_UDP_HLEN)))
 		return;
 
+	/* TFTP at the gateway: port 69 and the transfers' ports, also under restrict=on */
+	if (dst.s_addr == s->cfg.host.s_addr) {
+		union inany from;
+
+		inany_from_v4(&from, src);
+		if (tftp_input(s, &from, sport, dport, l4 + WIRE_UDP_HLEN, len - WIRE_UDP_HLEN))
+			return;
+	}
+
 	/*
 	 * restrict=on: the guest reaches nothing else over UDP. Like libslirp,
 	 * this includes DNS to the DNS alias and the guest's replies on UDP

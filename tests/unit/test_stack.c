@@ -6,6 +6,7 @@
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/user.h"
 #include "cli/netdev.h"
@@ -108,7 +109,23 @@ static void test_options(void)
 		  "Invalid guest forwarding rule 'tcp:10.0.2.100:xx-cmd:cat'");
 	CHECK_STR(user_err("user,id=x,guestfwd=tcp:10.0.2.2:80-cmd:cat"),
 		  "Conflicting/invalid host:port in guest forwarding rule 'tcp:10.0.2.2:80-cmd:cat'");
-	CHECK_STR(user_err("user,id=x,tftp=/tmp"), "'tftp' is not supported by qnet yet");
+	CHECK_STR(user_err("user,id=x,smbserver=10.0.2.x"), "Failed to parse SMB address");
+	CHECK_STR(user_err("user,id=x,smb=/nonexistent-qnet-dir"),
+		  access("/usr/sbin/smbd", F_OK) == 0 ?
+		  "Error accessing shared directory '/nonexistent-qnet-dir': No such file or directory" :
+		  "Could not find '/usr/sbin/smbd', please install it");
+	CHECK_STR(user_err("user,id=x,smb=/tmp,smbserver=10.0.2.2"),
+		  access("/usr/sbin/smbd", F_OK) == 0 ? "Conflicting/invalid smbserver address" :
+		  "Could not find '/usr/sbin/smbd', please install it");
+	CHECK_STR(user_err("user,id=x,tftp=/tmp,bootfile=pxe.0,tftp-server-name=boot"), "(created)");
+	{
+		char spec[400];
+
+		snprintf(spec, sizeof(spec), "user,id=x,bootfile=%0128d", 0);
+		CHECK_STR(user_err(spec), "'bootfile' parameter cannot exceed 127 bytes");
+		snprintf(spec, sizeof(spec), "user,id=x,tftp-server-name=%0256d", 0);
+		CHECK_STR(user_err(spec), "'tftp-server-name' parameter cannot exceed 255 bytes");
+	}
 	CHECK_STR(user_err("user,id=x,bogus=1"), "Invalid parameter 'bogus'");
 }
 
@@ -284,6 +301,52 @@ static void test_dhcp(void)
 		return;
 	CHECK(send_dhcp(k, guest_mac, 1, NULL) == 1);
 	CHECK(!dhcp_opt_find(k->f[0], k->len[0], 3, 0) && !dhcp_opt_find(k->f[0], k->len[0], 6, 0));
+	sink_free(k);
+}
+
+/* bootfile= and tftp-server-name= in DHCP replies; a plain BOOTP request gets a BOOTP reply */
+static void test_bootp(void)
+{
+	struct error e = { 0 };
+	struct sink *k = sink_new("b0", "tftp=/nonexistent,bootfile=boot/pxe.ipxe,"
+				  "tftp-server-name=tftp.example.test", &e);
+	uint8_t frame[600], msg[300];
+	struct in_addr any = { 0 }, bc = { .s_addr = INADDR_BROADCAST };
+	const uint8_t *o, *f;
+	size_t n;
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	CHECK(send_dhcp(k, guest_mac, 1, NULL) == 1);
+	f = k->f[0];
+	CHECK(!memcmp(f + 42 + 20, "\x0a\x00\x02\x02", 4));		/* siaddr: the gateway */
+	CHECK_STR((const char *)f + 42 + 108, "boot/pxe.ipxe");		/* file */
+	o = dhcp_opt_find(f, k->len[0], 67, 0);
+	CHECK(o && o[1] == 13 && !memcmp(o + 2, "boot/pxe.ipxe", 13));
+	o = dhcp_opt_find(f, k->len[0], 66, 0);
+	CHECK(o && o[1] == 17 && !memcmp(o + 2, "tftp.example.test", 17));
+	/* plain BOOTP: no option 53, no lease times, an address and the boot file all the same */
+	n = dhcp_msg(msg, guest_mac, 1, any);
+	n = 241;		/* the cookie, then END: no message type */
+	msg[240] = 255;
+	n = eth_ip_udp(frame, guest_mac, any, bc, 68, 67, msg, n);
+	sink_input(k, frame, n);
+	CHECK(k->n == 2);
+	f = k->f[1];
+	CHECK(f[42] == 2 && !memcmp(f + 42 + 16, "\x0a\x00\x02\x0f", 4));
+	CHECK(!dhcp_opt_find(f, k->len[1], 53, 0) && !dhcp_opt_find(f, k->len[1], 51, 0));
+	CHECK(dhcp_opt_find(f, k->len[1], 1, 0) && dhcp_opt_find(f, k->len[1], 67, 0));
+	CHECK_STR((const char *)f + 42 + 108, "boot/pxe.ipxe");
+	sink_free(k);
+
+	/* without the options: empty file field, neither 66 nor 67 */
+	k = sink_new("b1", "", &e);
+	CHECK(k && send_dhcp(k, guest_mac, 1, NULL) == 1);
+	if (!k)
+		return;
+	CHECK(k->f[0][42 + 108] == 0);
+	CHECK(!dhcp_opt_find(k->f[0], k->len[0], 66, 0) && !dhcp_opt_find(k->f[0], k->len[0], 67, 0));
 	sink_free(k);
 }
 
@@ -588,6 +651,7 @@ int main(void)
 	RUN(test_options);
 	RUN(test_dnssearch_encoding);
 	RUN(test_dhcp);
+	RUN(test_bootp);
 	RUN(test_arp);
 	RUN(test_fragments);
 	RUN(test_fake_clock);
