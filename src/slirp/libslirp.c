@@ -261,8 +261,6 @@ static int slirp_cfg(const SlirpConfig *c, struct stack_cfg *sc, struct error *e
 	if (c->version < SLIRP_CONFIG_VERSION_MIN || c->version > SLIRP_CONFIG_VERSION_MAX)
 		return err_set(e, "libslirp: SlirpConfig version %u is not 1 to 4", c->version);
 	/* what qnet cannot do yet is refused, never silently ignored (docs/behaviour.md) */
-	if (c->tftp_path || c->bootfile)
-		return err_set(e, "libslirp: TFTP is not supported by qnet yet");
 	if (c->version >= 2 && (c->outbound_addr || c->outbound_addr6))
 		return err_set(e, "libslirp: outbound_addr is not supported by qnet yet");
 	if (c->if_mtu && (c->if_mtu < STACK_MTU_MIN || c->if_mtu > STACK_MTU_MAX))
@@ -289,6 +287,9 @@ static int slirp_cfg(const SlirpConfig *c, struct stack_cfg *sc, struct error *e
 		return err_set(e, "'vhostname' parameter cannot exceed 255 bytes");
 	if (c->vdomainname && (!*c->vdomainname || strlen(c->vdomainname) > 255))
 		return err_set(e, "'domainname' parameter cannot be empty or exceed 255 bytes");
+	sc->tftp_root = c->tftp_path ? xstrdup(c->tftp_path) : NULL;
+	sc->bootfile = c->bootfile ? xstrdup(c->bootfile) : NULL;
+	sc->tftp_server_name = c->tftp_server_name ? xstrdup(c->tftp_server_name) : NULL;
 	sc->hostname = c->vhostname ? xstrdup(c->vhostname) : NULL;
 	sc->domainname = c->vdomainname ? xstrdup(c->vdomainname) : NULL;
 	while (c->vdnssearch && c->vdnssearch[n] && n < 64)

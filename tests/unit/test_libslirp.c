@@ -410,9 +410,6 @@ static void test_new_errors(void)
 	c.outbound_addr = &(struct sockaddr_in){ .sin_family = AF_INET };
 	CHECK(slirp_new(&c, &host_cb_old, &h) == NULL);
 	c = cfg_default(1);
-	c.tftp_path = "/tmp";
-	CHECK(slirp_new(&c, &host_cb_old, &h) == NULL);
-	c = cfg_default(1);
 	c.if_mtu = 20;
 	CHECK(slirp_new(&c, &host_cb_old, &h) == NULL);
 	/* the stack's own address rules */
@@ -771,6 +768,56 @@ static ssize_t st_read(void *buf, size_t len, void *opaque)
 	return (ssize_t)n;
 }
 
+/* tftp_path / bootfile: a read request through slirp_input gets the file's first block */
+static void test_tftp(void)
+{
+	char dir[] = "/tmp/qnet-slirp-tftp.XXXXXX", path[64];
+	uint8_t u[64] = { 0x07, 0xd0, 0, 69, 0, 0, 0, 0, 0, 1 }, f[256];
+	SlirpConfig c = cfg_default(4);
+	struct host h;
+	size_t n = 10;
+	int i = -1;
+	FILE *fp;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/boot.txt", dir);
+	fp = fopen(path, "w");
+	CHECK(fp != NULL);
+	if (!fp)
+		return;
+	fputs("qnet tftp through libslirp", fp);
+	fclose(fp);
+	memset(&h, 0, sizeof(h));
+	c.tftp_path = dir;
+	c.bootfile = "boot.txt";
+	h.slirp = slirp_new(&c, &host_cb_v4, &h);
+	CHECK(h.slirp != NULL);
+	if (!h.slirp)
+		goto out;
+	memcpy(u + n, "boot.txt\0octet\0", 15);
+	n += 15;
+	put16(u + 4, (uint16_t)n);	/* UDP length */
+	input(&h, f, ip_frame(f, "10.0.2.15", "10.0.2.2", 17, u, n, 6));
+	for (int k = 0; k < 20 && i < 0; k++) {
+		host_run(&h, 10);
+		i = find_frame(&h, 0, 0x0800, 17);
+	}
+	CHECK(i >= 0);
+	/* DATA (3), block 1, the 26 bytes of the file, to the client's port 2000 */
+	if (i >= 0) {
+		const uint8_t *d = h.frames[i] + 14 + 20;
+
+		CHECK(get16(d + 2) == 2000);
+		CHECK(get16(d + 8) == 3 && get16(d + 10) == 1);
+		CHECK(h.frame_len[i] >= 14 + 20 + 8 + 4 + 26 &&
+		      !memcmp(d + 12, "qnet tftp through libslirp", 26));
+	}
+	host_free(&h);
+out:
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_state(void)
 {
 	struct host h;
@@ -838,6 +885,7 @@ int main(void)
 	RUN(test_hostfwd);
 	RUN(test_guestfwd);
 	RUN(test_ping_gateway);
+	RUN(test_tftp);
 	RUN(test_state);
 	RUN(test_robustness);
 	TEST_DONE();
