@@ -442,6 +442,17 @@ int stack_output_ip4_meta(struct user_stack *s, struct in_addr src, struct in_ad
 			       34 + len, meta);
 }
 
+/* stack_mac_is_ours() - @mac is a virtual host's: 52:55 + an IPv4 address of the guest network */
+static bool stack_mac_is_ours(const struct user_stack *s, const uint8_t *mac)
+{
+	struct in_addr a;
+
+	if (mac[0] != s->gw_mac[0] || mac[1] != s->gw_mac[1])
+		return false;
+	memcpy(&a, mac + 2, 4);
+	return stack_in_net(s, a);
+}
+
 void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		 const struct net_meta *meta)
 {
@@ -465,11 +476,13 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		return;
 	}
 	/*
-	 * Only what a NIC with the gateway's MAC would take: broadcast, multicast and frames to
-	 * that MAC. On a hub the stack sees the guests' traffic to each other too; libslirp
-	 * answers it (NATing a flow between two guests, or resetting it), qnet leaves it alone.
+	 * Only what the virtual hosts' NICs would take: broadcast, multicast and frames to one
+	 * of their MACs (52:55 + an address of the guest network: the gateway, DNS, guestfwd
+	 * and SMB hosts). On a hub the stack sees the guests' traffic to each other too;
+	 * libslirp answers it (NATing a flow between two guests, or resetting it), qnet leaves
+	 * it alone.
 	 */
-	if (!(f[0] & 1) && memcmp(f, s->gw_mac, 6) != 0) {
+	if (!(f[0] & 1) && !stack_mac_is_ours(s, f)) {
 		s->stats.not_ours++;
 		return;
 	}

@@ -394,10 +394,17 @@ static void test_arp(void)
 	memcpy(f, "\x52\x54\x00\x12\x34\x99", 6);
 	sink_input(k, f, 42);
 	CHECK(k->n == 2 && s->stats.not_ours == 1);
-	/* the same to the gateway's MAC is answered */
+	/* the same to the gateway's MAC is answered, and to the DNS host's */
 	memcpy(f, "\x52\x55\x0a\x00\x02\x02", 6);
 	sink_input(k, f, 42);
 	CHECK(k->n == 3 && s->stats.not_ours == 1);
+	memcpy(f, "\x52\x55\x0a\x00\x02\x03", 6);
+	sink_input(k, f, 42);
+	CHECK(k->n == 4 && s->stats.not_ours == 1);
+	/* 52:55 with an address outside the guest network: not a virtual host */
+	memcpy(f, "\x52\x55\x0a\x00\x03\x02", 6);
+	sink_input(k, f, 42);
+	CHECK(k->n == 4 && s->stats.not_ours == 2);
 	sink_free(k);
 }
 
