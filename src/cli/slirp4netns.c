@@ -885,6 +885,88 @@ static int s4n_api_listen(const char *path)
 	return 0;
 }
 
+/* ---- --disable-host-loopback ----------------------------------------------------------------- */
+
+/*
+ * The user stack sends what the namespace addresses to the gateway (and UDP
+ * broadcasts) to the host's 127.0.0.1, as libslirp does. With
+ * --disable-host-loopback two relay clients sit between the tap and the user
+ * netdev and drop (and count) the namespace's TCP and UDP towards the
+ * gateway address... precisely: TCP SYNs (without ACK) from the namespace to
+ * the gateway address are dropped, so the namespace cannot open connections
+ * to the host's loopback services, while hostfwd connections (which reach
+ * the namespace from the gateway address) keep working. libslirp refuses
+ * the connection at once; here the SYN is dropped, so the client times out.
+ * Not covered yet: UDP to the gateway or broadcast (the stack still relays
+ * it to 127.0.0.1), which needs the stack's own option.
+ */
+struct s4n_relay {
+	struct net_client nc;
+	struct net_client *other;	/* the relay on the other side */
+	bool from_tap;			/* frames it receives come from the namespace */
+	uint64_t dropped;
+};
+
+/* s4n_loopback_bound() - the frame is TCP/UDP from the namespace towards the host's loopback */
+static bool s4n_loopback_bound(const struct iovec *iov, int iovcnt)
+{
+	uint8_t f[14 + 60 + 4];
+	size_t n = 0, ihl;
+	uint32_t dst, host = ntohl(s4n.vhost.s_addr);
+
+	for (int i = 0; i < iovcnt && n < sizeof(f); i++) {
+		size_t c = iov[i].iov_len < sizeof(f) - n ? iov[i].iov_len : sizeof(f) - n;
+
+		memcpy(f + n, iov[i].iov_base, c);
+		n += c;
+	}
+	if (n < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return false;
+	ihl = (size_t)(f[14] & 0x0f) * 4;
+	if (ihl < 20 || f[23] != IPPROTO_TCP || n < 14 + ihl + 14)
+		return false;
+	dst = (uint32_t)f[30] << 24 | (uint32_t)f[31] << 16 | (uint32_t)f[32] << 8 | f[33];
+	/* a connection the namespace opens: SYN without ACK (hostfwd replies carry ACK) */
+	return dst == host && (f[14 + ihl + 13] & 0x12) == 0x02;
+}
+
+static ssize_t s4n_relay_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+{
+	struct s4n_relay *r = container_of(nc, struct s4n_relay, nc);
+	ssize_t ret;
+
+	if (r->from_tap && s4n_loopback_bound(iov, iovcnt)) {
+		r->dropped++;
+		return -1;	/* counted by the core too */
+	}
+	ret = net_send(r->other, iov, iovcnt, NULL);
+	return ret == 0 ? 1 : ret;	/* 0: copied into the peer's queue */
+}
+
+static const struct net_client_ops s4n_relay_ops = {
+	.driver = NET_DRIVER_NONE,
+	.size = sizeof(struct s4n_relay),
+	.receive = s4n_relay_receive,
+};
+
+/* s4n_relays() - two linked relays; *@to_tap faces the tap, *@to_user the user netdev */
+static void s4n_relays(struct net_client **to_tap, struct net_client **to_user)
+{
+	struct s4n_relay *a, *b;
+
+	a = container_of(net_client_new(&s4n_relay_ops, NULL, "relay", "s4n-guard-tap"),
+			 struct s4n_relay, nc);
+	b = container_of(net_client_new(&s4n_relay_ops, NULL, "relay", "s4n-guard-user"),
+			 struct s4n_relay, nc);
+	a->other = &b->nc;
+	a->from_tap = true;
+	b->other = &a->nc;
+	net_set_info_str(&a->nc, "disable-host-loopback");
+	net_set_info_str(&b->nc, "disable-host-loopback");
+	*to_tap = &a->nc;
+	*to_user = &b->nc;
+}
+
 /* ---- the parent ------------------------------------------------------------------------------ */
 
 static void s4n_on_exitfd(struct loop_fd *h, uint32_t events)
@@ -918,7 +1000,7 @@ static void s4n_cleanup(void)
 static int s4n_stack(const struct s4n_opts *o, int tapfd)
 {
 	char net[64], mtu[24], fdstr[16], a[INET_ADDRSTRLEN], m[INET_ADDRSTRLEN];
-	struct net_client *user, *tap;
+	struct net_client *user, *tap, *to_tap = NULL, *to_user = NULL;
 	struct error e = { 0 };
 	struct opts uo = { 0 }, to = { 0 };
 
@@ -930,7 +1012,9 @@ static int s4n_stack(const struct s4n_opts *o, int tapfd)
 	opts_add(&uo, "id", "slirp4netns");
 	opts_add(&uo, "net", net);
 	opts_add(&uo, "mtu", mtu);
-	user = netdev_create(&uo, true, NULL, &e);
+	if (o->disable_host_loopback)
+		s4n_relays(&to_tap, &to_user);
+	user = netdev_create(&uo, true, to_user, &e);
 	opts_free(&uo);
 	if (!user) {
 		fprintf(stderr, "qnet: -netdev user: %s\n", e.msg);
@@ -941,7 +1025,7 @@ static int s4n_stack(const struct s4n_opts *o, int tapfd)
 	opts_add(&to, "type", "tap");
 	opts_add(&to, "id", "tap");
 	opts_add(&to, "fd", fdstr);
-	tap = netdev_create(&to, true, user, &e);
+	tap = netdev_create(&to, true, to_tap ? to_tap : user, &e);
 	opts_free(&to);
 	if (!tap) {
 		fprintf(stderr, "qnet: tap: %s\n", e.msg);
@@ -975,8 +1059,6 @@ int slirp4netns_main(int argc, char **argv)
 	}
 	if (o.macaddress && s4n_mac(o.macaddress, mac) < 0)
 		return EXIT_FAILURE;
-	if (o.disable_host_loopback)
-		warn_report("--disable-host-loopback: not enforced by qnet's user stack yet");
 	if (o.disable_dns)
 		warn_report("--disable-dns: not enforced by qnet's user stack yet");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {

@@ -23,8 +23,10 @@
  * shapes and error descriptions, bounded connections with a timeout.
  * --enable-sandbox or --enable-seccomp: qnet's -sandbox on once set up
  * (no_new_privs, every capability dropped, its seccomp allow-list; no mount
- * namespace). Accepted but not (yet) enforced: --enable-ipv6,
- * --disable-host-loopback, --disable-dns (warned about where it matters);
+ * namespace). --disable-host-loopback: relays between the tap and the user
+ * netdev drop the namespace's TCP SYNs towards the gateway address (the
+ * stack's way to the host's 127.0.0.1; UDP is not covered yet). Accepted but not
+ * (yet) enforced: --enable-ipv6, --disable-dns (warned about where it matters);
  * refused: --outbound-addr(6), --target-type=bess.
  */
 

@@ -60,7 +60,7 @@ ip netns exec "$H" "$PY" -m http.server "$hport" --bind 127.0.0.1 --directory "$
 bg_track $!
 check "HTTP server on 127.0.0.1:$hport in $H" wait_tcp_listen "$hport"
 
-pm "${RUN[@]}" --network slirp4netns localhost/qnet-bb sh -c \
+pm "${RUN[@]}" --network slirp4netns:allow_host_loopback=true localhost/qnet-bb sh -c \
 	"ip -4 addr show tap0; ip route; cat /etc/resolv.conf; wget -q -O - http://10.0.2.2:$hport/token.txt" \
 	>"$T/run1.log" 2>&1 </dev/null
 rc=$?
@@ -71,6 +71,11 @@ check "container: resolv.conf names 10.0.2.3 first" \
 	test "$(grep -m1 nameserver "$T/run1.log")" = "nameserver 10.0.2.3"
 check "container: HTTP through 10.0.2.2 reaches 127.0.0.1:$hport in $H" grep -qx "$token" "$T/run1.log"
 [ "$rc" = 0 ] || sed 's/^/#   /' "$T/run1.log" | tail -15
+# podman's default passes --disable-host-loopback: 10.0.2.2 must not reach the host's 127.0.0.1
+pm "${RUN[@]}" --network slirp4netns localhost/qnet-bb sh -c \
+	"wget -q -T 3 -O - http://10.0.2.2:$hport/token.txt; echo wget-rc=\$?" >"$T/run1b.log" 2>&1 </dev/null
+check "podman's default (--disable-host-loopback): 10.0.2.2:$hport is not reachable" \
+	bash -c "grep -q '^wget-rc=[1-9]' '$T/run1b.log' && ! grep -qx '$token' '$T/run1b.log'"
 
 pport=18172
 pm "${RUN[@]}" --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$pport:80" \
@@ -128,7 +133,7 @@ pmu() {
 		timeout 90 podman --storage-driver vfs --events-backend file "$@"
 }
 check "rootless: podman import of the busybox tarball" pmu import "$T/bb.tar" localhost/qnet-bb
-pmu "${RUN[@]}" --network slirp4netns localhost/qnet-bb sh -c \
+pmu "${RUN[@]}" --network slirp4netns:allow_host_loopback=true localhost/qnet-bb sh -c \
 	"id; cat /proc/self/uid_map; ip -4 addr show tap0; wget -q -O - http://10.0.2.2:$hport/token.txt" \
 	>"$T/run3.log" 2>&1 </dev/null
 rc=$?
