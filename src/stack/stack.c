@@ -435,6 +435,8 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		arp_input(s, f, len);
 	else if (type == WIRE_ETHERTYPE_IPV4 && s->cfg.ipv4)
 		ip4_input(s, f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, f + WIRE_ETH_ALEN);
+	else if (type == WIRE_ETHERTYPE_IPV6 && s->cfg.ipv6)
+		ip6_input(s, f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, f + WIRE_ETH_ALEN);
 	else
 		s->stats.bad_eth++;
 }
@@ -451,6 +453,10 @@ void stack_cfg_default(struct stack_cfg *c)
 	c->dhcp_start.s_addr = htonl(0x0a00020f);
 	c->guestfwd_default.s_addr = htonl(0x0a000204);
 	c->mtu = STACK_MTU_DEFAULT;
+	inet_pton(AF_INET6, "fec0::", &c->prefix6);
+	c->prefixlen6 = 64;
+	inet_pton(AF_INET6, "fec0::2", &c->host6);
+	inet_pton(AF_INET6, "fec0::3", &c->dns6);
 }
 
 static bool stack_cfg_in_net(const struct stack_cfg *c, struct in_addr a)
@@ -477,6 +483,11 @@ int stack_cfg_check(const struct stack_cfg *c, struct error *e)
 		return err_set(e, "DHCP doesn't belong to network");
 	if (c->dhcp_start.s_addr == c->host.s_addr || c->dhcp_start.s_addr == c->dns.s_addr)
 		return err_set(e, "DHCP must be different from host and DNS");
+	if (c->prefixlen6 > 126)
+		return err_set(e, "Invalid IPv6 prefix provided "
+				  "(IPv6 prefix length must be between 0 and 126)");
+	if (c->dnssl_len > IP6_DNSSL_MAX)
+		return err_set(e, "user stack: DNSSL longer than %d bytes", IP6_DNSSL_MAX);
 	return 0;
 }
 
@@ -487,6 +498,9 @@ void stack_cfg_free(struct stack_cfg *c)
 	free(c->domainname);
 	free(c->dnssearch);
 	free(c->resolv_conf);
+	free(c->dnssl);
+	c->dnssl = NULL;
+	c->dnssl_len = 0;
 	c->name = c->hostname = c->domainname = c->resolv_conf = NULL;
 	c->dnssearch = NULL;
 	c->dnssearch_len = 0;
@@ -521,11 +535,17 @@ struct user_stack *stack_new(const struct stack_cfg *cfg, const struct stack_env
 		s->cfg.dnssearch = xmalloc(cfg->dnssearch_len);
 		memcpy(s->cfg.dnssearch, cfg->dnssearch, cfg->dnssearch_len);
 	}
+	s->cfg.dnssl = NULL;
+	if (cfg->dnssl && cfg->dnssl_len) {
+		s->cfg.dnssl = xmalloc(cfg->dnssl_len);
+		memcpy(s->cfg.dnssl, cfg->dnssl, cfg->dnssl_len);
+	}
 	s->env = *env;
 	s->opaque = opaque;
 	s->timer_wake = STACK_NO_DEADLINE;
 	arp_init(s);
 	ip4_init(s);
+	ip6_init(s);
 	icmp_init(s);
 	udp_init(s);
 	tcp_init(s);
@@ -549,6 +569,7 @@ void stack_free(struct user_stack *s)
 	fwd_fini(s);
 	arp_fini(s);
 	ip4_fini(s);
+	ip6_fini(s);
 	while (s->timers)
 		stack_timer_cancel(s->timers);
 	while (s->defer_head)

@@ -100,6 +100,7 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
 #include "fwd.h"
 #include "icmp.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "tcp.h"
 #include "udp.h"
 
@@ -129,6 +130,11 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
  * @mtu:		interface MTU (qnet's mtu= option), 1500 default
  * @mtu_set:		mtu= was given (then DHCP sends option 26)
  * @resolv_conf:	resolver file (qnet's resolv-conf= option), /etc/resolv.conf default
+ * @prefix6, @prefixlen6: IPv6 prefix (fec0::/64)
+ * @host6:		IPv6 router / host alias (fec0::2)
+ * @dns6:		IPv6 DNS alias (fec0::3)
+ * @dnssl:		the dnssearch names as uncompressed labels (RA DNSSL, RFC 8106), or NULL
+ * @dnssl_len:		bytes in @dnssl (at most IP6_DNSSL_MAX)
  */
 struct stack_cfg {
 	char *name;
@@ -141,6 +147,10 @@ struct stack_cfg {
 	unsigned mtu;
 	bool mtu_set;
 	char *resolv_conf;
+	struct in6_addr prefix6, host6, dns6;
+	unsigned prefixlen6;
+	uint8_t *dnssl;
+	size_t dnssl_len;
 };
 
 /**
@@ -152,6 +162,7 @@ struct stack_cfg {
  * @gw_mac:	MAC of the virtual hosts: 52:55 + the gateway's IPv4 address
  * @arp:	ARP table and frames waiting for resolution
  * @ip4:	fragment reassembly
+ * @ip6:	neighbour table, router advertisements, IPv6 counters
  * @dhcp:	leases
  * @dns:	the host resolver (from @cfg.resolv_conf)
  * @icmp:	ICMP echo flows
@@ -176,6 +187,7 @@ struct user_stack {
 	uint8_t gw_mac[6];
 	struct arp_state arp;
 	struct ip4_state ip4;
+	struct ip6_state ip6;
 	struct dhcp_state dhcp;
 	struct dns_state dns;
 	struct icmp_state icmp;
