@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: MIT
+// test_ip6.c - IPv6 of the user stack: options, NDP (RS/RA, NS/NA), echo, extension headers, drops
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/wire.h"
+#include "stack/csum.h"
+#include "stack/stack.h"
+#include "sink.h"
+#include "test.h"
+
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+#define GUEST_LL "fe80::5054:ff:fe12:3456"
+#define GUEST_GL "fec0::5054:ff:fe12:3456"
+
+static struct in6_addr a6(const char *s)
+{
+	struct in6_addr a;
+
+	inet_pton(AF_INET6, s, &a);
+	return a;
+}
+
+static struct sink *new_sink(const char *spec)
+{
+	struct error e = { 0 };
+	struct sink *k = sink_new("v6", spec, &e);
+
+	if (!k)
+		fprintf(stderr, "  user stack '%s': %s\n", spec, e.msg);
+	return k;
+}
+
+/* cfg_err() - the error of a stack config from @spec, or "(created)" */
+static const char *cfg_err(const char *spec)
+{
+	static struct error e;
+	struct sink *k;
+
+	memset(&e, 0, sizeof(e));
+	k = sink_new("x", spec, &e);
+	if (k) {
+		sink_free(k);
+		return "(created)";
+	}
+	return e.msg;
+}
+
+/*
+ * frame6() - a guest frame: Ethernet, IPv6 (@nh, @hlim), then @pl (@plen bytes). With
+ * @l4_off >= 0 the ICMPv6 message at @pl + @l4_off gets its checksum.
+ */
+static size_t frame6(uint8_t *f, const char *src, const char *dst, uint8_t nh, uint8_t hlim,
+		     const uint8_t *pl, size_t plen, int l4_off)
+{
+	struct in6_addr s6 = a6(src), d6 = a6(dst);
+
+	memset(f, 0, 54);
+	memcpy(f, "\x52\x56\x00\x00\x00\x02", 6);
+	memcpy(f + 6, guest_mac, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	f[18] = (uint8_t)(plen >> 8);
+	f[19] = (uint8_t)plen;
+	f[20] = nh;
+	f[21] = hlim;
+	memcpy(f + 22, &s6, 16);
+	memcpy(f + 38, &d6, 16);
+	memcpy(f + 54, pl, plen);
+	if (l4_off >= 0) {
+		uint8_t *m = f + 54 + l4_off;
+		size_t len = plen - (size_t)l4_off;
+		uint16_t c;
+
+		m[2] = m[3] = 0;
+		c = csum_fold(csum_partial(m, len, csum_pseudo6(&s6, &d6, 58, (uint32_t)len)));
+		memcpy(m + 2, &c, 2);
+	}
+	return 54 + plen;
+}
+
+/* icmp6_at() - frame @i is a valid IPv6/ICMPv6 packet from @src to @dst; its message */
+static const uint8_t *icmp6_at(const struct sink *k, int i, const char *src, const char *dst,
+			       uint8_t hlim, size_t *len)
+{
+	const uint8_t *f = k->f[i];
+	struct in6_addr s6 = a6(src), d6 = a6(dst);
+
+	if (i >= k->n || k->len[i] < 58 || f[12] != 0x86 || f[13] != 0xdd || f[14] >> 4 != 6 ||
+	    f[20] != 58 || f[21] != hlim || memcmp(f + 22, &s6, 16) || memcmp(f + 38, &d6, 16))
+		return NULL;
+	/* libslirp's MAC of the source: 52:56 + its last four bytes */
+	if (f[6] != 0x52 || f[7] != 0x56 || memcmp(f + 8, f + 22 + 12, 4))
+		return NULL;
+	*len = (size_t)(f[18] << 8 | f[19]);
+	if (54 + *len > k->len[i] ||
+	    csum_fold(csum_partial(f + 54, *len, csum_pseudo6(&s6, &d6, 58, (uint32_t)*len))) != 0)
+		return NULL;
+	return f + 54;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* nd_opt() - the NDP option @type in @m (after @fixed bytes), or NULL */
+static const uint8_t *nd_opt(const uint8_t *m, size_t len, size_t fixed, uint8_t type)
+{
+	for (size_t o = fixed; o + 2 <= len && m[o + 1]; o += (size_t)m[o + 1] * 8)
+		if (m[o] == type && o + (size_t)m[o + 1] * 8 <= len)
+			return m + o;
+	return NULL;
+}
+
+static void test_options(void)
+{
+	struct sink *k = new_sink("ipv6-net=fd00:1:2::/48,ipv6-host=fd00:1:2::1");
+
+	CHECK(k != NULL);
+	if (k) {
+		CHECK(!memcmp(&k->s->cfg.prefix6, &(struct in6_addr){ .s6_addr = { 0xfd, 0, 0, 1, 0, 2 } },
+			      16));
+		CHECK(k->s->cfg.prefixlen6 == 48);
+		CHECK(!memcmp(&k->s->cfg.dns6, &(struct in6_addr){ .s6_addr = { 0xfd, 0, 0, 1, 0, 2,
+							    [15] = 3 } }, 16));
+		sink_free(k);
+	}
+	k = new_sink("");
+	if (k) {
+		struct in6_addr h = a6("fec0::2"), d = a6("fec0::3");
+
+		CHECK(k->s->cfg.ipv6 && k->s->cfg.prefixlen6 == 64);
+		CHECK(!memcmp(&k->s->cfg.host6, &h, 16) && !memcmp(&k->s->cfg.dns6, &d, 16));
+		sink_free(k);
+	}
+	k = new_sink("ipv6-prefixlen=0");
+	CHECK(k && k->s->cfg.prefixlen6 == 64);	/* QEMU: 0 means the default */
+	sink_free(k);
+	CHECK_STR(cfg_err("ipv6=off,ipv6-host=fec0::2"), "IPv6 disabled but prefix/host6/dns6 provided");
+	CHECK_STR(cfg_err("ipv4=on,ipv6-prefix=fec0::"),
+		  "IPv6 disabled but prefix/host6/dns6 provided");
+	CHECK_STR(cfg_err("ipv6-prefix=zz"), "Failed to parse IPv6 prefix");
+	CHECK_STR(cfg_err("ipv6-prefixlen=127"),
+		  "Invalid IPv6 prefix provided (IPv6 prefix length must be between 0 and 126)");
+	CHECK_STR(cfg_err("ipv6-host=zz"), "Failed to parse IPv6 host");
+	CHECK_STR(cfg_err("ipv6-host=fec1::2"), "IPv6 Host doesn't belong to network");
+	CHECK_STR(cfg_err("ipv6-dns=zz"), "Failed to parse IPv6 DNS");
+	CHECK_STR(cfg_err("ipv6-dns=2001:db8::1"), "(created)");
+	CHECK_STR(cfg_err("restrict=on,ipv6-dns=2001:db8::1"), "IPv6 DNS doesn't belong to network");
+	CHECK_STR(cfg_err("ipv6-net=zz/64"), "Parameter 'ipv6-net' expects a valid IPv6 prefix");
+	CHECK_STR(cfg_err("ipv6-net=fec0::/x"), "parameter 'ipv6-net' expects a number after '/'");
+	CHECK_STR(cfg_err("ipv4=off,ipv6=off"), "IPv4 and IPv6 disabled");
+}
+
+/* rs() - a router solicitation from the guest's link-local address, with its MAC */
+static size_t rs(uint8_t *f, uint8_t hlim, bool zero_len_opt)
+{
+	uint8_t m[16] = { WIRE_ND_ROUTER_SOLICIT, 0, 0, 0, 0, 0, 0, 0, WIRE_ND_OPT_SLLA, 1 };
+
+	memcpy(m + 10, guest_mac, 6);
+	if (zero_len_opt)
+		m[9] = 0;
+	return frame6(f, GUEST_LL, "ff02::2", 58, hlim, m, sizeof(m), 0);
+}
+
+static void test_router_advert(void)
+{
+	struct sink *k = new_sink("mtu=1400,dnssearch=example.org");
+	uint8_t f[256];
+	const uint8_t *m, *o;
+	size_t len;
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	CHECK(k->wake_ms == STACK_NO_DEADLINE);	/* no IPv6 guest yet: no RA timer */
+	sink_input(k, f, rs(f, 255, false));
+	CHECK(k->n == 1);
+	m = icmp6_at(k, 0, "fe80::2", "ff02::1", 255, &len);
+	CHECK(m != NULL);
+	if (!m)
+		goto out;
+	CHECK(!memcmp(k->f[0], "\x33\x33\x00\x00\x00\x01", 6));
+	CHECK(m[0] == WIRE_ND_ROUTER_ADVERT && m[1] == 0 && m[4] == 64 && m[5] == 0);
+	CHECK(m[6] == 0x07 && m[7] == 0x08);	/* router lifetime 1800 */
+	CHECK(be32(m + 8) == 0 && be32(m + 12) == 0);
+	o = nd_opt(m, len, 16, WIRE_ND_OPT_SLLA);
+	CHECK(o && !memcmp(o + 2, "\x52\x56\x00\x00\x00\x02", 6));
+	o = nd_opt(m, len, 16, WIRE_ND_OPT_PREFIX);
+	CHECK(o && o[1] == 4 && o[2] == 64 && o[3] == 0xc0);
+	if (o) {
+		struct in6_addr p = a6("fec0::");
+
+		CHECK(be32(o + 4) == 86400 && be32(o + 8) == 14400 && !memcmp(o + 16, &p, 16));
+	}
+	o = nd_opt(m, len, 16, WIRE_ND_OPT_MTU);
+	CHECK(o && be32(o + 4) == 1400);
+	/* no DNS over IPv6 yet: no RDNSS, no DNSSL */
+	CHECK(!nd_opt(m, len, 16, WIRE_ND_OPT_RDNSS) && !nd_opt(m, len, 16, WIRE_ND_OPT_DNSSL));
+	/* once [ipv6-dns] serves DNS: RDNSS fec0::3 and DNSSL example.org, RFC 8106 */
+	k->s->ip6.dns_ready = true;
+	ndp_send_ra(k->s);
+	CHECK(k->n == 2);
+	m = icmp6_at(k, 1, "fe80::2", "ff02::1", 255, &len);
+	o = m ? nd_opt(m, len, 16, WIRE_ND_OPT_RDNSS) : NULL;
+	CHECK(o && o[1] == 3 && be32(o + 4) == IP6_DNS_LIFETIME);
+	if (o) {
+		struct in6_addr d = a6("fec0::3");
+
+		CHECK(!memcmp(o + 8, &d, 16));
+	}
+	o = m ? nd_opt(m, len, 16, WIRE_ND_OPT_DNSSL) : NULL;
+	CHECK(o && o[1] == 3 && !memcmp(o + 8, "\x07" "example\x03org\0\0\0\0\0\0\0", 16));
+	/* the timer runs now: another RA within 200..600 s, none before */
+	k->n = 0;
+	CHECK(k->wake_ms != STACK_NO_DEADLINE);
+	sink_advance(k, IP6_RA_MIN_MS - 1000);
+	CHECK(k->n == 0);
+	sink_advance(k, IP6_RA_MAX_MS - IP6_RA_MIN_MS + 1000);
+	CHECK(k->n == 1 && icmp6_at(k, 0, "fe80::2", "ff02::1", 255, &len) != NULL);
+	/* an RS with the wrong hop limit or an option of length 0 is dropped */
+	k->n = 0;
+	sink_input(k, f, rs(f, 64, false));
+	sink_input(k, f, rs(f, 255, true));
+	CHECK(k->n == 0 && k->s->ip6.stats.bad_nd == 2);
+	/* the guest learned from its RS */
+	{
+		struct in6_addr g = a6(GUEST_LL);
+
+		CHECK(ndp_lookup(k->s, &g) && !memcmp(ndp_lookup(k->s, &g), guest_mac, 6));
+	}
+out:
+	sink_free(k);
+}
+
+static size_t ns(uint8_t *f, const char *src, const char *dst, const char *target, bool slla)
+{
+	uint8_t m[32] = { WIRE_ND_NEIGHBOR_SOLICIT };
+	struct in6_addr t = a6(target);
+
+	memcpy(m + 8, &t, 16);
+	m[24] = WIRE_ND_OPT_SLLA;
+	m[25] = 1;
+	memcpy(m + 26, "\x02\x00\x00\x00\x00\x09", 6);
+	return frame6(f, src, dst, 58, 255, m, slla ? 32 : 24, 0);
+}
+
+static void test_neighbours(void)
+{
+	struct sink *k = new_sink("");
+	uint8_t f[256], na[32] = { WIRE_ND_NEIGHBOR_ADVERT, 0, 0, 0, WIRE_ND_NA_OVERRIDE };
+	const uint8_t *m, *o;
+	struct in6_addr t;
+	size_t len;
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	/* NS for the router from the guest's global address: NA, solicited, to the guest */
+	sink_input(k, f, ns(f, GUEST_GL, "ff02::1:ff00:2", "fec0::2", true));
+	m = icmp6_at(k, 0, "fec0::2", GUEST_GL, 255, &len);
+	CHECK(m && m[0] == WIRE_ND_NEIGHBOR_ADVERT && len == 32);
+	if (m) {
+		t = a6("fec0::2");
+		CHECK(m[4] == (WIRE_ND_NA_ROUTER | WIRE_ND_NA_SOLICITED | WIRE_ND_NA_OVERRIDE));
+		CHECK(!memcmp(m + 8, &t, 16));
+		o = nd_opt(m, len, 24, WIRE_ND_OPT_TLLA);
+		CHECK(o && !memcmp(o + 2, "\x52\x56\x00\x00\x00\x02", 6));
+		/* to the MAC the NS's option named */
+		CHECK(!memcmp(k->f[0], "\x02\x00\x00\x00\x00\x09", 6));
+	}
+	/* the DNS address and the link-local forms are answered too */
+	sink_input(k, f, ns(f, GUEST_GL, "ff02::1:ff00:3", "fec0::3", true));
+	sink_input(k, f, ns(f, GUEST_LL, "ff02::1:ff00:2", "fe80::2", true));
+	CHECK(k->n == 3 && icmp6_at(k, 1, "fec0::3", GUEST_GL, 255, &len));
+	CHECK(icmp6_at(k, 2, "fe80::2", GUEST_LL, 255, &len));
+	/* another target: no answer (duplicate address detection is the guests' business) */
+	sink_input(k, f, ns(f, GUEST_LL, "ff02::1:ff00:9", "fec0::9", true));
+	CHECK(k->n == 3);
+	/* a DAD probe for the router's address: NA to all nodes, not solicited */
+	sink_input(k, f, ns(f, "::", "ff02::1:ff00:2", "fec0::2", false));
+	m = icmp6_at(k, 3, "fec0::2", "ff02::1", 255, &len);
+	CHECK(m && m[4] == (WIRE_ND_NA_ROUTER | WIRE_ND_NA_OVERRIDE));
+	/* a DAD probe with a source link-layer option is invalid */
+	sink_input(k, f, ns(f, "::", "ff02::1:ff00:2", "fec0::2", true));
+	CHECK(k->n == 4 && k->s->ip6.stats.bad_nd == 1);
+	/* NA from a guest: learned; one that claims the router's address: refused */
+	t = a6("fec0::77");
+	memcpy(na + 8, &t, 16);
+	na[24] = WIRE_ND_OPT_TLLA;
+	na[25] = 1;
+	memcpy(na + 26, "\x02\x00\x00\x00\x00\x77", 6);
+	sink_input(k, f, frame6(f, GUEST_LL, "ff02::1", 58, 255, na, 32, 0));
+	CHECK(ndp_lookup(k->s, &t) && !memcmp(ndp_lookup(k->s, &t), "\x02\x00\x00\x00\x00\x77", 6));
+	t = a6("fec0::2");
+	memcpy(na + 8, &t, 16);
+	sink_input(k, f, frame6(f, GUEST_LL, "ff02::1", 58, 255, na, 32, 0));
+	CHECK(!ndp_lookup(k->s, &t) && k->s->ip6.stats.rogue_nd == 1);
+	/* an RA and a redirect from the guest: counted, ignored */
+	{
+		uint8_t ra[16] = { WIRE_ND_ROUTER_ADVERT, 0, 0, 0, 64, 0, 7, 8 };
+
+		sink_input(k, f, frame6(f, GUEST_LL, "ff02::1", 58, 255, ra, 16, 0));
+		CHECK(k->s->ip6.stats.rogue_nd == 2 && k->n == 4);
+	}
+	/* the table is bounded: 16 entries, the oldest replaced */
+	for (int i = 0; i < 40; i++) {
+		char a[64];
+		uint8_t mac[6] = { 2, 0, 0, 0, 1, (uint8_t)i };
+
+		snprintf(a, sizeof(a), "fec0::1:%x", i);
+		t = a6(a);
+		ndp_learn(k->s, &t, mac);
+	}
+	t = a6("fec0::1:0");
+	CHECK(!ndp_lookup(k->s, &t));
+	t = a6("fec0::1:27");
+	CHECK(ndp_lookup(k->s, &t) != NULL);
+	/* addresses outside the prefix and link-local are never learned */
+	t = a6("2001:db8::1");
+	ndp_learn(k->s, &t, guest_mac);
+	CHECK(!ndp_lookup(k->s, &t));
+	/* output to an unknown neighbour: an NS to its solicited-node group, packet dropped */
+	k->n = 0;
+	{
+		uint8_t u[8] = { 0 };
+		struct iovec iov = { .iov_base = u, .iov_len = 8 };
+		struct in6_addr src = a6("fec0::2"), dst = a6("fec0::4:5");
+
+		CHECK(stack_output_ip6(k->s, &src, &dst, 17, 64, &iov, 1) == -1);
+		m = icmp6_at(k, 0, "fe80::2", "ff02::1:ff04:5", 255, &len);
+		CHECK(m && m[0] == WIRE_ND_NEIGHBOR_SOLICIT && !memcmp(m + 8, &dst, 16));
+		CHECK(!memcmp(k->f[0], "\x33\x33\xff\x04\x00\x05", 6));
+	}
+	sink_free(k);
+}
+
+static size_t echo(uint8_t *f, const char *dst, const uint8_t *ext, size_t extlen, uint8_t nh,
+		   size_t datalen, bool bad)
+{
+	uint8_t pl[2048];
+
+	if (extlen)
+		memcpy(pl, ext, extlen);
+	memset(pl + extlen, 0, 8);
+	pl[extlen] = WIRE_ICMP6_ECHO_REQUEST;
+	pl[extlen + 4] = 0x12;
+	pl[extlen + 5] = 0x34;
+	pl[extlen + 7] = 7;
+	for (size_t i = 0; i < datalen; i++)
+		pl[extlen + 8 + i] = (uint8_t)i;
+	f[0] = 0;
+	frame6(f, GUEST_GL, dst, nh, 64, pl, extlen + 8 + datalen, (int)extlen);
+	if (bad)
+		f[54 + extlen + 8] ^= 1;
+	return 54 + extlen + 8 + datalen;
+}
+
+static bool reply_ok(struct sink *k, int i, const char *from, size_t datalen)
+{
+	size_t len;
+	const uint8_t *m = icmp6_at(k, i, from, GUEST_GL, 64, &len);
+
+	if (!m || m[0] != WIRE_ICMP6_ECHO_REPLY || len != 8 + datalen || m[4] != 0x12 ||
+	    m[5] != 0x34 || m[7] != 7)
+		return false;
+	for (size_t j = 0; j < datalen && 54 + 8 + j < SINK_FRAME; j++)
+		if (m[8 + j] != (uint8_t)j)
+			return false;
+	return !memcmp(k->f[i], guest_mac, 6);
+}
+
+static void test_echo_and_ext(void)
+{
+	struct sink *k = new_sink("restrict=on");
+	uint8_t f[2200];
+	uint8_t hbh[8] = { 58, 0, 1, 4, 0, 0, 0, 0 };		/* PadN */
+	uint8_t jumbo[8] = { 58, 0, 0xc2, 4, 0, 1, 0, 0 };
+	uint8_t rh[24] = { 58, 2, 0, 1 };			/* type 0, 1 segment left */
+	uint8_t rh_done[24] = { 58, 2, 0, 0 };
+	uint8_t frag_atomic[8] = { 58, 0, 0, 0, 0, 0, 0, 1 };
+	uint8_t frag_first[8] = { 58, 0, 0, 1, 0, 0, 0, 2 };
+	uint8_t chain[9 * 8];
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	/* echo to the router, the DNS address and the router's link-local: answered (restrict=on too) */
+	sink_input(k, f, echo(f, "fec0::2", NULL, 0, 58, 100, false));
+	sink_input(k, f, echo(f, "fec0::3", NULL, 0, 58, 0, false));
+	CHECK(k->n == 2 && reply_ok(k, 0, "fec0::2", 100) && reply_ok(k, 1, "fec0::3", 0));
+	/* a bad checksum: dropped, counted */
+	sink_input(k, f, echo(f, "fec0::2", NULL, 0, 58, 10, true));
+	CHECK(k->n == 2 && k->s->ip6.stats.bad_icmp6 == 1);
+	/* elsewhere: not forwarded (yet) */
+	sink_input(k, f, echo(f, "fec0::99", NULL, 0, 58, 10, false));
+	CHECK(k->n == 2);
+	/* through skippable extension headers */
+	sink_input(k, f, echo(f, "fec0::2", hbh, 8, WIRE_IP6_NH_HOPOPTS, 20, false));
+	sink_input(k, f, echo(f, "fec0::2", rh_done, 24, WIRE_IP6_NH_ROUTING, 20, false));
+	sink_input(k, f, echo(f, "fec0::2", frag_atomic, 8, WIRE_IP6_NH_FRAGMENT, 20, false));
+	CHECK(k->n == 5 && reply_ok(k, 2, "fec0::2", 20) && reply_ok(k, 3, "fec0::2", 20) &&
+	      reply_ok(k, 4, "fec0::2", 20));
+	/* refused: a jumbo option, routing with segments left, a real fragment */
+	sink_input(k, f, echo(f, "fec0::2", jumbo, 8, WIRE_IP6_NH_HOPOPTS, 20, false));
+	sink_input(k, f, echo(f, "fec0::2", rh, 24, WIRE_IP6_NH_ROUTING, 20, false));
+	CHECK(k->s->ip6.stats.bad_ext == 2);
+	sink_input(k, f, echo(f, "fec0::2", frag_first, 8, WIRE_IP6_NH_FRAGMENT, 20, false));
+	CHECK(k->s->ip6.stats.unsupported == 2 && k->n == 5);	/* fec0::99 and the fragment */
+	/* a chain: 8 destination options headers pass, 9 do not */
+	for (int i = 0; i < 9; i++) {
+		memset(chain + 8 * i, 0, 8);
+		chain[8 * i] = i == 8 ? 58 : WIRE_IP6_NH_DSTOPTS;
+		chain[8 * i + 2] = 1;
+		chain[8 * i + 3] = 4;
+	}
+	sink_input(k, f, echo(f, "fec0::2", chain + 8, 64, WIRE_IP6_NH_DSTOPTS, 4, false));
+	CHECK(k->n == 6 && reply_ok(k, 5, "fec0::2", 4));
+	sink_input(k, f, echo(f, "fec0::2", chain, 72, WIRE_IP6_NH_DSTOPTS, 4, false));
+	CHECK(k->n == 6 && k->s->ip6.stats.bad_ext == 3);
+	/* a hop-by-hop header after the first place */
+	memcpy(chain, hbh, 8);
+	chain[0] = WIRE_IP6_NH_HOPOPTS;
+	memcpy(chain + 8, hbh, 8);
+	sink_input(k, f, echo(f, "fec0::2", chain, 16, WIRE_IP6_NH_DSTOPTS, 4, false));
+	CHECK(k->n == 6 && k->s->ip6.stats.bad_ext == 4);
+	/* truncated: payload length past the frame, an extension header past the payload */
+	echo(f, "fec0::2", NULL, 0, 58, 10, false);
+	f[19] += 30;
+	sink_input(k, f, 54 + 18);
+	echo(f, "fec0::2", hbh, 8, 0, 0, false);
+	f[55] = 200;		/* hbh length: 1608 bytes */
+	sink_input(k, f, 54 + 16);
+	CHECK(k->n == 6 && k->s->ip6.stats.bad_ip6 == 1 && k->s->ip6.stats.bad_ext == 5);
+	/* a multicast source, a wrong version */
+	echo(f, "fec0::2", NULL, 0, 58, 10, false);
+	f[22] = 0xff;
+	sink_input(k, f, 54 + 18);
+	echo(f, "fec0::2", NULL, 0, 58, 10, false);
+	f[14] = 0x40;
+	sink_input(k, f, 54 + 18);
+	CHECK(k->n == 6 && k->s->ip6.stats.bad_ip6 == 3);
+	/* an echo bigger than the MTU is not answered */
+	sink_input(k, f, echo(f, "fec0::2", NULL, 0, 58, 1500 - 40 - 8 + 1, false));
+	CHECK(k->n == 6 && k->s->ip6.stats.too_big == 1);
+	sink_input(k, f, echo(f, "fec0::2", NULL, 0, 58, 1500 - 40 - 8, false));
+	CHECK(k->n == 7 && k->len[6] == 1514);
+	sink_free(k);
+}
+
+static void test_ipv6_off(void)
+{
+	struct sink *k = new_sink("ipv6=off");
+	uint8_t f[256];
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	sink_input(k, f, rs(f, 255, false));
+	sink_input(k, f, echo(f, "fec0::2", NULL, 0, 58, 10, false));
+	CHECK(k->n == 0 && k->wake_ms == STACK_NO_DEADLINE && k->s->stats.bad_eth == 2);
+	sink_free(k);
+	/* ipv4=off: IPv6 alone works */
+	k = new_sink("ipv4=off");
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	sink_input(k, f, rs(f, 255, false));
+	CHECK(k->n == 1 && k->f[0][12] == 0x86);
+	sink_free(k);
+}
+
+int main(void)
+{
+	RUN(test_options);
+	RUN(test_router_advert);
+	RUN(test_neighbours);
+	RUN(test_echo_and_ext);
+	RUN(test_ipv6_off);
+	TEST_DONE();
+}
