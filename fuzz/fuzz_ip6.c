@@ -8,7 +8,7 @@
  *        ff02::1:ff00:2, fec0::99 (inside the prefix), fe80::3
  *   bits 3-4: source: the guest's link-local, the guest's fec0:: address, ::, fec0::99
  *   bit 5: a payload length 7 bytes longer than the payload (else exact)
- *   bit 6: fix the ICMPv6 checksum (the fuzzer walks hop-by-hop, routing,
+ *   bit 6: fix the ICMPv6 checksum, or the UDP length and checksum (the fuzzer walks hop-by-hop, routing,
  *        destination options and fragment headers, 16 at most, to find it)
  *   bit 7: run the event loop and the timers afterwards
  * The frame goes through stack_input() with the guest's MAC. Destinations
@@ -71,14 +71,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			}
 		}
-		if (nh == IPPROTO_ICMPV6 && off + 4 <= plen) {
+		if ((nh == IPPROTO_ICMPV6 && off + 4 <= plen) || (nh == IPPROTO_UDP && off + 8 <= plen)) {
+			size_t at = nh == IPPROTO_UDP ? 6 : 2;
 			uint16_t sum;
 
-			p[off + 2] = p[off + 3] = 0;
+			if (nh == IPPROTO_UDP) {	/* the UDP length: the rest of the payload */
+				p[off + 4] = (uint8_t)((plen - off) >> 8);
+				p[off + 5] = (uint8_t)(plen - off);
+			}
+			p[off + at] = p[off + at + 1] = 0;
 			sum = csum_fold(csum_partial(p + off, plen - off,
-						     csum_pseudo6(&s6, &d6, IPPROTO_ICMPV6,
-								  (uint32_t)(plen - off))));
-			memcpy(p + off + 2, &sum, 2);
+						     csum_pseudo6(&s6, &d6, nh, (uint32_t)(plen - off))));
+			memcpy(p + off + at, &sum, 2);
 		}
 	}
 	fu_input(frame, 54 + plen);

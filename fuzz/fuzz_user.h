@@ -93,10 +93,12 @@ static void fu_receive(struct sink *k, const uint8_t *frame, size_t len)
 			fu_fail("IPv6 source MAC");
 		memcpy(&s6, ip + 8, 16);
 		memcpy(&d6, ip + 24, 16);
-		if (ip[6] == IPPROTO_ICMPV6 &&
-		    csum_fold(csum_partial(ip + 40, plen, csum_pseudo6(&s6, &d6, IPPROTO_ICMPV6,
+		if ((ip[6] == IPPROTO_ICMPV6 || ip[6] == IPPROTO_UDP) &&
+		    csum_fold(csum_partial(ip + 40, plen, csum_pseudo6(&s6, &d6, ip[6],
 								       (uint32_t)plen))) != 0)
-			fu_fail("ICMPv6 checksum");
+			fu_fail("ICMPv6 or UDP checksum");
+		if (ip[6] == IPPROTO_UDP && (plen < 8 || (size_t)(ip[44] << 8 | ip[45]) != plen))
+			fu_fail("UDP length");
 		if (fu_check_hook)
 			fu_check_hook(fu_out, len);
 		g->frames++;

@@ -27,8 +27,8 @@
  * stack must not skip drops the packet), destination options, a routing
  * header with no segments left, and an atomic fragment header (RFC 6946).
  * Anything else (real fragments, routing with segments left) is dropped and
- * counted. ICMPv6 goes to icmp6.c; TCP and UDP over IPv6 are not translated
- * yet (dropped and counted).
+ * counted. ICMPv6 goes to icmp6.c, UDP to udp6_input() (NAT, DNS); TCP over
+ * IPv6 is not translated yet (dropped and counted).
  *
  * Output: the packet is built in s->frame behind a fixed header; unicast
  * destinations come from the neighbour table (16 entries, replaced
@@ -40,6 +40,7 @@ void ip6_init(struct user_stack *s)
 {
 	memset(&s->ip6, 0, sizeof(s->ip6));
 	s->ip6.rand = (uint32_t)(stack_now_ns(s) ^ (uintptr_t)s) | 1;
+	s->ip6.dns_ready = true;	/* [ipv6-dns]:53 is forwarded (udp6_input) */
 }
 
 void ip6_fini(struct user_stack *s)
@@ -283,10 +284,13 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 	case WIRE_IPPROTO_ICMPV6:
 		icmp6_input(s, pkt, pkt + off, cursor_remaining(&c), src_mac);
 		return;
+	case WIRE_IPPROTO_UDP:
+		udp6_input(s, pkt, pkt + off, cursor_remaining(&c));
+		return;
 	case WIRE_IP6_NH_NONE:
 		return;
 	default:
-		/* TCP, UDP and the rest are not translated over IPv6 yet */
+		/* TCP and the rest are not translated over IPv6 yet */
 		s->ip6.stats.unsupported++;
 		return;
 	}

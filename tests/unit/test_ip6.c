@@ -2,8 +2,14 @@
 // test_ip6.c - IPv6 of the user stack: options, NDP (RS/RA, NS/NA), echo, extension headers, drops
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "core/wire.h"
 #include "stack/csum.h"
@@ -199,14 +205,8 @@ static void test_router_advert(void)
 	}
 	o = nd_opt(m, len, 16, WIRE_ND_OPT_MTU);
 	CHECK(o && be32(o + 4) == 1400);
-	/* no DNS over IPv6 yet: no RDNSS, no DNSSL */
-	CHECK(!nd_opt(m, len, 16, WIRE_ND_OPT_RDNSS) && !nd_opt(m, len, 16, WIRE_ND_OPT_DNSSL));
-	/* once [ipv6-dns] serves DNS: RDNSS fec0::3 and DNSSL example.org, RFC 8106 */
-	k->s->ip6.dns_ready = true;
-	ndp_send_ra(k->s);
-	CHECK(k->n == 2);
-	m = icmp6_at(k, 1, "fe80::2", "ff02::1", 255, &len);
-	o = m ? nd_opt(m, len, 16, WIRE_ND_OPT_RDNSS) : NULL;
+	/* [ipv6-dns] serves DNS: RDNSS fec0::3 and DNSSL example.org, RFC 8106 */
+	o = nd_opt(m, len, 16, WIRE_ND_OPT_RDNSS);
 	CHECK(o && o[1] == 3 && be32(o + 4) == IP6_DNS_LIFETIME);
 	if (o) {
 		struct in6_addr d = a6("fec0::3");
@@ -215,6 +215,12 @@ static void test_router_advert(void)
 	}
 	o = m ? nd_opt(m, len, 16, WIRE_ND_OPT_DNSSL) : NULL;
 	CHECK(o && o[1] == 3 && !memcmp(o + 8, "\x07" "example\x03org\0\0\0\0\0\0\0", 16));
+	/* without DNS over IPv6 (an embedder may turn it off): neither option */
+	k->s->ip6.dns_ready = false;
+	ndp_send_ra(k->s);
+	CHECK(k->n == 2);
+	m = icmp6_at(k, 1, "fe80::2", "ff02::1", 255, &len);
+	CHECK(m && !nd_opt(m, len, 16, WIRE_ND_OPT_RDNSS) && !nd_opt(m, len, 16, WIRE_ND_OPT_DNSSL));
 	/* the timer runs now: another RA within 200..600 s, none before */
 	k->n = 0;
 	CHECK(k->wake_ms != STACK_NO_DEADLINE);
@@ -474,12 +480,204 @@ static void test_ipv6_off(void)
 	sink_free(k);
 }
 
+/* udp6() - a UDP datagram from the guest's global address */
+static size_t udp6(uint8_t *f, const char *dst, uint16_t sport, uint16_t dport, const char *data,
+		   bool zero_csum)
+{
+	uint8_t u[512];
+	size_t n = strlen(data), ulen = 8 + n;
+	struct in6_addr s6 = a6(GUEST_GL), d6 = a6(dst);
+	uint16_t c;
+
+	u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
+	u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
+	u[4] = (uint8_t)(ulen >> 8), u[5] = (uint8_t)ulen;
+	u[6] = u[7] = 0;
+	memcpy(u + 8, data, n);
+	c = csum_fold(csum_partial(u, ulen, csum_pseudo6(&s6, &d6, 17, (uint32_t)ulen)));
+	if (!zero_csum)
+		memcpy(u + 6, &c, 2);
+	return frame6(f, GUEST_GL, dst, 17, 64, u, ulen, -1);
+}
+
+/* udp6_from() - frame @i is UDP over IPv6 from @src:@sport to the guest's :@dport carrying @data */
+static bool udp6_from(const struct sink *k, int i, const char *src, uint16_t sport, uint16_t dport,
+		      const char *data)
+{
+	const uint8_t *f = k->f[i], *u = f + 54;
+	struct in6_addr s6 = a6(src), d6 = a6(GUEST_GL);
+	size_t n = strlen(data), ulen;
+
+	if (i >= k->n || f[12] != 0x86 || f[13] != 0xdd || f[20] != 17 || memcmp(f + 22, &s6, 16) ||
+	    memcmp(f + 38, &d6, 16) || memcmp(f, guest_mac, 6))
+		return false;
+	ulen = (size_t)(u[4] << 8 | u[5]);
+	return ulen == 8 + n && (size_t)(f[18] << 8 | f[19]) == ulen &&
+	       (u[0] << 8 | u[1]) == sport && (u[2] << 8 | u[3]) == dport &&
+	       !memcmp(u + 8, data, n) &&
+	       csum_fold(csum_partial(u, ulen, csum_pseudo6(&s6, &d6, 17, (uint32_t)ulen))) == 0;
+}
+
+/* host_udp() - a UDP socket bound to @addr:@port (0: any), its port in *@port */
+static int host_udp(int family, const char *addr, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t l = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET6) {
+		inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(*port);
+	} else {
+		inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr);
+		((struct sockaddr_in *)&ss)->sin_port = htons(*port);
+	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, l) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &l) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+					   ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/* host_echo() - receive one datagram on @fd (2 s at most) and send @reply back; its text */
+static bool host_echo(int fd, char *got, size_t cap, const char *reply)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	if (poll(&p, 1, 2000) != 1)
+		return false;
+	n = recvfrom(fd, got, cap - 1, 0, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return false;
+	got[n] = 0;
+	return sendto(fd, reply, strlen(reply), 0, (struct sockaddr *)&from, fl) > 0;
+}
+
+static void pump(struct sink *k, int want)
+{
+	uint64_t end = sink_real_ms() + 2000;
+
+	while (k->n < want && sink_real_ms() < end)
+		sink_poll(k, 10);
+}
+
+static bool in_netns;
+
+static void test_udp6(void)
+{
+	char rc[] = "/tmp/qnet-test-ip6-XXXXXX", spec[128], got[64];
+	struct sink *k;
+	struct sbuf sb = { 0 };
+	uint8_t f[700];
+	uint16_t port = 0;
+	int fd, rfd;
+
+	fd = host_udp(AF_INET6, "::1", &port);
+	if (fd < 0) {
+		printf("# no ::1 here: UDP over IPv6 not tested\n");
+		return;
+	}
+	rfd = mkstemp(rc);
+	CHECK(rfd >= 0 && write(rfd, "nameserver ::1\n", 15) == 15);
+	close(rfd);
+	snprintf(spec, sizeof(spec), "resolv-conf=%s", rc);
+	k = new_sink(spec);
+	CHECK(k != NULL);
+	if (!k)
+		goto out;
+	/* to the router: the host's ::1, the answer from fec0::2 */
+	sink_input(k, f, udp6(f, "fec0::2", 5555, port, "hello6", false));
+	CHECK(host_echo(fd, got, sizeof(got), "pong6") && !strcmp(got, "hello6"));
+	pump(k, 1);
+	CHECK(k->n == 1 && udp6_from(k, 0, "fec0::2", port, 5555, "pong6"));
+	/* any address of the prefix is the host too (libslirp), and answers as itself */
+	sink_input(k, f, udp6(f, "fec0::1234", 5555, port, "again", false));
+	CHECK(host_echo(fd, got, sizeof(got), "back") && !strcmp(got, "again"));
+	pump(k, 2);
+	CHECK(k->n == 2 && udp6_from(k, 1, "fec0::1234", port, 5555, "back"));
+	/* info usernet lists the IPv6 flow */
+	stack_info_usernet(k->s, &sb);
+	CHECK(sb.p && strstr(sb.p, GUEST_GL) && strstr(sb.p, "fec0::1234"));
+	sbuf_free(&sb);
+	/* a zero checksum is refused over IPv6; the DNS address on another port too */
+	sink_input(k, f, udp6(f, "fec0::2", 5555, port, "nocsum", true));
+	CHECK(k->s->stats.bad_l4 == 1);
+	sink_input(k, f, udp6(f, "fec0::3", 5555, 54, "x", false));
+	CHECK(k->s->ip6.stats.unsupported == 1);
+	/* DNS: [ipv6-dns]:53 reaches the resolver; only in a namespace of our own (port 53) */
+	if (in_netns) {
+		uint16_t p53 = 53;
+		int dfd = host_udp(AF_INET6, "::1", &p53);
+
+		CHECK(dfd >= 0);
+		sink_input(k, f, udp6(f, "fec0::3", 5556, 53, "query6", false));
+		CHECK(host_echo(dfd, got, sizeof(got), "answer6") && !strcmp(got, "query6"));
+		pump(k, 3);
+		CHECK(k->n == 3 && udp6_from(k, 2, "fec0::3", 53, 5556, "answer6"));
+		close(dfd);
+		/* an IPv4-only resolver file: reached from the IPv6 flow, v4-mapped */
+		rfd = open(rc, O_WRONLY | O_TRUNC);
+		CHECK(rfd >= 0 && write(rfd, "nameserver 127.0.0.1 \n", 23) == 23);
+		close(rfd);
+		p53 = 53;
+		dfd = host_udp(AF_INET, "127.0.0.1", &p53);
+		CHECK(dfd >= 0);
+		sink_advance(k, 1500);	/* the file is re-checked once a second */
+		sink_input(k, f, udp6(f, "fec0::3", 5557, 53, "query4", false));
+		CHECK(host_echo(dfd, got, sizeof(got), "answer4") && !strcmp(got, "query4"));
+		pump(k, 4);
+		CHECK(k->n == 4 && udp6_from(k, 3, "fec0::3", 53, 5557, "answer4"));
+		close(dfd);
+	}
+	sink_free(k);
+	/* restrict=on: no IPv6 UDP at all */
+	k = new_sink("restrict=on");
+	if (k) {
+		sink_input(k, f, udp6(f, "fec0::2", 5555, port, "nope", false));
+		CHECK(k->s->stats.restricted == 1 && k->s->udp.nflows == 0);
+		sink_free(k);
+	}
+out:
+	unlink(rc);
+	close(fd);
+}
+
+/* enter_netns() - a private network namespace with lo up (root only) */
+static bool enter_netns(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return false;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 int main(void)
 {
+	in_netns = enter_netns();
+	printf("# %s\n", in_netns ? "in a private network namespace" : "in the host namespace");
 	RUN(test_options);
 	RUN(test_router_advert);
 	RUN(test_neighbours);
 	RUN(test_echo_and_ext);
 	RUN(test_ipv6_off);
+	RUN(test_udp6);
 	TEST_DONE();
 }
