@@ -84,7 +84,7 @@ def dns_query(server, name, qtype, proto, timeout=5.0):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack("!HH", t, 1)
     if proto == "udp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(fam(server), socket.SOCK_DGRAM)
         s.settimeout(timeout)
         s.sendto(q, (server, 53))
         r = s.recv(4096)
@@ -201,21 +201,27 @@ def http_serve(port, addr, root):
         srv.serve_forever()
 
 
+def fam(addr):
+    """The address family of a literal address (IPv6 if it has a colon)."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def udp_echo(port, addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     s.bind((addr, port))
     while True:
         d, a = s.recvfrom(65536)
         if d == b"peer?":
-            d = ("%s:%d" % a).encode()
+            d = ("%s:%d" % a[:2]).encode()
         s.sendto(d, a)
 
 
 def udp_ask(host, port, msg, timeout):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(host), socket.SOCK_DGRAM)
     s.settimeout(timeout)
     # every ICMP error is reported (without it Linux reports only port/protocol unreachable)
-    s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
+    if fam(host) == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
     s.connect((host, port))
     try:
         s.send(msg.encode())
