@@ -27,8 +27,8 @@
  * stack must not skip drops the packet), destination options, a routing
  * header with no segments left, and an atomic fragment header (RFC 6946).
  * Anything else (real fragments, routing with segments left) is dropped and
- * counted. ICMPv6 goes to icmp6.c, UDP to udp6_input() (NAT, DNS); TCP over
- * IPv6 is not translated yet (dropped and counted).
+ * counted. ICMPv6 goes to icmp6.c, UDP to udp6_input() (NAT, DNS), TCP to
+ * tcp6_input() (NAT; the same connection machinery as IPv4).
  *
  * Output: the packet is built in s->frame behind a fixed header; unicast
  * destinations come from the neighbour table (16 entries, replaced
@@ -287,10 +287,13 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 	case WIRE_IPPROTO_UDP:
 		udp6_input(s, pkt, pkt + off, cursor_remaining(&c));
 		return;
+	case WIRE_IPPROTO_TCP:
+		tcp6_input(s, pkt, pkt + off, cursor_remaining(&c));
+		return;
 	case WIRE_IP6_NH_NONE:
 		return;
 	default:
-		/* TCP and the rest are not translated over IPv6 yet */
+		/* other protocols are not translated over IPv6 */
 		s->ip6.stats.unsupported++;
 		return;
 	}

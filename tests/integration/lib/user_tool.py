@@ -131,7 +131,7 @@ def dns_query(server, name, qtype, proto, timeout=5.0):
 
 def connect(host, port, timeout):
     t = time.monotonic()
-    s = socket.socket()
+    s = socket.socket(fam(host))
     s.settimeout(timeout)
     try:
         s.connect((host, port))
@@ -144,7 +144,7 @@ def connect(host, port, timeout):
 
 
 def tcp_echo(port, addr):
-    ls = socket.socket()
+    ls = socket.socket(fam(addr))
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(4096)
@@ -161,7 +161,7 @@ def tcp_echo(port, addr):
                 except OSError:
                     continue
                 c.setblocking(False)
-                peers[c] = "%s:%d\n" % a
+                peers[c] = "%s:%d\n" % a[:2]
                 sel.register(c, selectors.EVENT_READ)
                 continue
             try:
@@ -192,6 +192,8 @@ def http_serve(port, addr, root):
     import socketserver
 
     class Server(http.server.ThreadingHTTPServer):
+        address_family = fam(addr)
+
         def server_bind(self):
             socketserver.TCPServer.server_bind(self)
             self.server_name, self.server_port = addr, port
@@ -249,7 +251,7 @@ def tcp_ask(host, port, msg, timeout):
 
 
 def listen_one(port, addr):
-    ls = socket.socket()
+    ls = socket.socket(fam(addr))
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(1)
@@ -362,7 +364,7 @@ def conns(host, port, n, timeout):
     sel = selectors.DefaultSelector()
     socks = []
     for i in range(n):
-        s = socket.socket()
+        s = socket.socket(fam(host))
         s.setblocking(False)
         try:
             s.connect((host, port))
