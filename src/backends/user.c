@@ -544,7 +544,7 @@ static int user_netdev_init(struct opts *o, const char *id, struct net_client *p
 
 static const struct opt_desc user_opts[] = {
 	{ "ipv4", OPT_BOOL, "IPv4 on/off (ipv4=on alone means IPv4 only, as QEMU)" },
-	{ "ipv6", OPT_BOOL, "IPv6 on/off (on: RA/SLAAC, NDP, echo to the IPv6 host and DNS)" },
+	{ "ipv6", OPT_BOOL, "IPv6 on/off (on: RA for SLAAC, NDP, TCP/UDP NAT, DNS on ipv6-dns)" },
 	{ "net", OPT_STRING, "guest network addr[/mask] (10.0.2.0/24)" },
 	{ "ip", OPT_STRING, "legacy: guest network addr, /24" },
 	{ "host", OPT_STRING, "gateway / host alias (10.0.2.2)" },
@@ -561,7 +561,7 @@ static const struct opt_desc user_opts[] = {
 	{ "ipv6-dns", OPT_STRING, "IPv6 DNS alias (fec0::3)" },
 	{ "hostfwd", OPT_STRING, "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, repeatable" },
 	{ "guestfwd", OPT_STRING, "[tcp]:[server]:port-cmd:COMMAND | -tcp:host:port | -unix:PATH" },
-	{ "mtu", OPT_NUMBER, "qnet: interface MTU 68..65520 (1500), sent as DHCP option 26" },
+	{ "mtu", OPT_NUMBER, "qnet: interface MTU 68..65520 (1500), sent in DHCP (26) and RAs" },
 	{ "resolv-conf", OPT_STRING, "qnet: resolver file for DNS forwarding (/etc/resolv.conf)" },
 	{ "tftp", OPT_STRING, "not supported yet" },
 	{ "tftp-server-name", OPT_STRING, "not supported yet" },
