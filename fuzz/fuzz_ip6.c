@@ -8,7 +8,7 @@
  *        ff02::1:ff00:2, fec0::99 (inside the prefix), fe80::3
  *   bits 3-4: source: the guest's link-local, the guest's fec0:: address, ::, fec0::99
  *   bit 5: a payload length 7 bytes longer than the payload (else exact)
- *   bit 6: fix the ICMPv6 checksum, or the UDP length and checksum (the fuzzer walks hop-by-hop, routing,
+ *   bit 6: fix the ICMPv6 or TCP checksum, or the UDP length and checksum (the fuzzer walks hop-by-hop, routing,
  *        destination options and fragment headers, 16 at most, to find it)
  *   bit 7: run the event loop and the timers afterwards
  * The frame goes through stack_input() with the guest's MAC. Destinations
@@ -71,8 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			}
 		}
-		if ((nh == IPPROTO_ICMPV6 && off + 4 <= plen) || (nh == IPPROTO_UDP && off + 8 <= plen)) {
-			size_t at = nh == IPPROTO_UDP ? 6 : 2;
+		if ((nh == IPPROTO_ICMPV6 && off + 4 <= plen) || (nh == IPPROTO_UDP && off + 8 <= plen) ||
+		    (nh == IPPROTO_TCP && off + 20 <= plen)) {
+			size_t at = nh == IPPROTO_UDP ? 6 : nh == IPPROTO_TCP ? 16 : 2;
 			uint16_t sum;
 
 			if (nh == IPPROTO_UDP) {	/* the UDP length: the rest of the payload */

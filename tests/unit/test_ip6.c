@@ -650,6 +650,136 @@ out:
 	close(fd);
 }
 
+/* tcp6() - a TCP segment from the guest's global address to @dst (options: MSS 1440 on SYN) */
+static size_t tcp6(uint8_t *f, const char *dst, uint16_t sport, uint16_t dport, uint32_t seq,
+		   uint32_t ack, uint8_t flags, const char *data)
+{
+	uint8_t t[600] = { 0 };
+	size_t hl = (flags & 0x02) ? 24 : 20, n = data ? strlen(data) : 0, len = hl + n;
+	struct in6_addr s6 = a6(GUEST_GL), d6 = a6(dst);
+	uint16_t c;
+
+	t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
+	t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
+	t[4] = (uint8_t)(seq >> 24), t[5] = (uint8_t)(seq >> 16), t[6] = (uint8_t)(seq >> 8), t[7] = (uint8_t)seq;
+	t[8] = (uint8_t)(ack >> 24), t[9] = (uint8_t)(ack >> 16), t[10] = (uint8_t)(ack >> 8), t[11] = (uint8_t)ack;
+	t[12] = (uint8_t)((hl / 4) << 4);
+	t[13] = flags;
+	t[14] = 0xff, t[15] = 0xff;
+	if (hl == 24) {
+		t[20] = 2, t[21] = 4, t[22] = 1440 >> 8, t[23] = 1440 & 0xff;
+	}
+	if (n)
+		memcpy(t + hl, data, n);
+	c = csum_fold(csum_partial(t, len, csum_pseudo6(&s6, &d6, 6, (uint32_t)len)));
+	memcpy(t + 16, &c, 2);
+	return frame6(f, GUEST_GL, dst, 6, 64, t, len, -1);
+}
+
+/* tcp6_at() - frame @i is a valid IPv6 TCP segment from @src to the guest; its header */
+static const uint8_t *tcp6_at(const struct sink *k, int i, const char *src, size_t *len)
+{
+	const uint8_t *f = k->f[i];
+	struct in6_addr s6 = a6(src), d6 = a6(GUEST_GL);
+
+	if (i >= k->n || f[12] != 0x86 || f[13] != 0xdd || f[20] != 6 || memcmp(f + 22, &s6, 16) ||
+	    memcmp(f + 38, &d6, 16) || memcmp(f, guest_mac, 6))
+		return NULL;
+	*len = (size_t)(f[18] << 8 | f[19]);
+	if (54 + *len > k->len[i] ||
+	    csum_fold(csum_partial(f + 54, *len, csum_pseudo6(&s6, &d6, 6, (uint32_t)*len))) != 0)
+		return NULL;
+	return f + 54;
+}
+
+static uint32_t tbe32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void test_tcp6(void)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t sl = sizeof(sa);
+	struct sink *k = new_sink("");
+	int ls = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), cs = -1;
+	const uint8_t *t;
+	uint32_t iss;
+	uint16_t port;
+	uint8_t f[700];
+	char buf[32] = { 0 };
+	size_t len;
+	struct pollfd p;
+
+	CHECK(k != NULL);
+	if (!k || ls < 0 || bind(ls, (struct sockaddr *)&sa, sl) < 0 || listen(ls, 4) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) < 0) {
+		printf("# no ::1 here: TCP over IPv6 not tested\n");
+		goto out;
+	}
+	port = ntohs(sa.sin6_port);
+	/* SYN to fec0::2: the host connect to ::1 completes, then the SYN-ACK (MSS mirrored) */
+	sink_input(k, f, tcp6(f, "fec0::2", 4000, port, 1000, 0, 0x02, NULL));
+	pump(k, 1);
+	t = tcp6_at(k, 0, "fec0::2", &len);
+	CHECK(t && t[13] == 0x12 && tbe32(t + 8) == 1001 && t[20] == 2 && (t[22] << 8 | t[23]) == 1440);
+	if (!t)
+		goto out;
+	iss = tbe32(t + 4);
+	cs = accept(ls, NULL, NULL);
+	CHECK(cs >= 0);
+	/* data from the guest reaches the host socket; the ACK of it comes after the batch */
+	sink_input(k, f, tcp6(f, "fec0::2", 4000, port, 1001, iss + 1, 0x10, NULL));
+	sink_input(k, f, tcp6(f, "fec0::2", 4000, port, 1001, iss + 1, 0x18, "up6"));
+	sink_flush(k);		/* the end of the batch: staged writes go into the socket */
+	p.fd = cs;
+	p.events = POLLIN;
+	CHECK(poll(&p, 1, 2000) == 1 && recv(cs, buf, sizeof(buf) - 1, 0) == 3 && !strcmp(buf, "up6"));
+	/* data from the host comes to the guest from fec0::2 */
+	CHECK(send(cs, "down6", 5, 0) == 5);
+	k->n = 0;
+	pump(k, 1);
+	for (int i = 0; i < k->n; i++) {
+		t = tcp6_at(k, i, "fec0::2", &len);
+		if (t && len == 25)
+			break;
+		t = NULL;
+	}
+	CHECK(t && !memcmp(t + 20, "down6", 5) && tbe32(t + 4) == iss + 1 && tbe32(t + 8) == 1004);
+	CHECK(tcp_count(k->s) == 1);
+	/* a SYN to a closed port: RST from the address it was sent to */
+	close(ls);
+	ls = -1;
+	k->n = 0;
+	sink_input(k, f, tcp6(f, "fec0::2", 4001, port, 5000, 0, 0x02, NULL));
+	pump(k, 1);
+	t = tcp6_at(k, 0, "fec0::2", &len);
+	CHECK(t && (t[13] & 0x04) && tbe32(t + 8) == 5001);
+	/* a segment for no flow: RST; a bad checksum: dropped, counted */
+	k->n = 0;
+	sink_input(k, f, tcp6(f, "fec0::2", 4002, port, 1, 77, 0x10, NULL));
+	t = tcp6_at(k, 0, "fec0::2", &len);
+	CHECK(t && t[13] == 0x04 && tbe32(t + 4) == 77);
+	tcp6(f, "fec0::2", 4002, port, 1, 77, 0x10, NULL);
+	f[54 + 16] ^= 1;
+	sink_input(k, f, 74);
+	CHECK(k->n == 1 && k->s->tcp.stats.bad == 1);
+	sink_free(k);
+	/* restrict=on: a new IPv6 connection is reset at once */
+	k = new_sink("restrict=on");
+	if (k) {
+		sink_input(k, f, tcp6(f, "fec0::2", 4003, 9, 1, 0, 0x02, NULL));
+		t = tcp6_at(k, 0, "fec0::2", &len);
+		CHECK(t && (t[13] & 0x04) && k->s->stats.restricted == 1 && tcp_count(k->s) == 0);
+	}
+out:
+	if (cs >= 0)
+		close(cs);
+	if (ls >= 0)
+		close(ls);
+	sink_free(k);
+}
+
 /* enter_netns() - a private network namespace with lo up (root only) */
 static bool enter_netns(void)
 {
@@ -679,5 +809,6 @@ int main(void)
 	RUN(test_echo_and_ext);
 	RUN(test_ipv6_off);
 	RUN(test_udp6);
+	RUN(test_tcp6);
 	TEST_DONE();
 }
