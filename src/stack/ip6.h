@@ -57,6 +57,7 @@ struct ip6_state {
 	struct {
 		uint64_t bad_ip6, bad_ext, bad_icmp6, bad_nd, rogue_nd, unsupported;
 		uint64_t no_neigh, too_big, ra_sent, na_sent, ns_sent, echo_replied;
+		uint64_t dhcp6_replied, bad_dhcp6;
 	} stats;
 };
 
@@ -119,6 +120,14 @@ void ndp_send_ra(struct user_stack *s);
  * more than IP6_DNSSL_MAX bytes
  */
 int ndp_encode_dnssl(const char *const *names, int n, uint8_t **out, size_t *len);
+
+/**
+ * dhcp6_input() - a DHCPv6 message from the guest (UDP to port 547, @msg/@len its payload)
+ * @src, @sport:	where the reply goes
+ * Return: true (the datagram is consumed: answered, ignored or counted as malformed)
+ */
+bool dhcp6_input(struct user_stack *s, const struct in6_addr *src, uint16_t sport,
+		 const uint8_t *msg, size_t len);
 
 /**
  * icmp6_input() - an ICMPv6 message from the guest (the IPv6 header validated)

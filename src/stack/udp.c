@@ -958,6 +958,11 @@ void udp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size
 	}
 	if (ip6_is_unspec(&src) || src.s6_addr[0] == 0xff || !sport || !dport)
 		goto bad;
+	/* DHCPv6 to All_DHCP_Relay_Agents_and_Servers (ff02::1:2) or to the router */
+	if (dport == 547 && (ip6_is_ours(s, &dst) ||
+			     !memcmp(&dst, "\xff\x02\0\0\0\0\0\0\0\0\0\0\0\x01\0\x02", 16)) &&
+	    dhcp6_input(s, &src, sport, l4 + WIRE_UDP_HLEN, len - WIRE_UDP_HLEN))
+		return;
 	if (dst.s6_addr[0] == 0xff)
 		return;		/* multicast is not forwarded to the host */
 	if (hlim <= 1 || stack_translate_out6(s, &dst, dport, &sa) < 0) {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # 67-user-ipv6.sh - -netdev user over IPv6 (dual stack by default, as QEMU): a namespace on qnet's
 # tap gets its SLAAC address from the stack's router advertisement (fec0::/64, default route via
-# fe80::2, the MTU option from mtu=), resolves and pings fec0::2, fec0::3 and fe80::2; a custom
+# fe80::2, the MTU option from mtu=), resolves and pings fec0::2, fec0::3 and fe80::2, gets DNS and
+# the search list from stateless DHCPv6 (dhclient -6 -S); a custom
 # ipv6-net is advertised; ipv4=off leaves IPv6 alone working; ipv6=off gives no IPv6 address.
 #
 # Traffic stays inside the namespaces the test creates (no route leaves them).
@@ -28,7 +29,7 @@ has_global() { ip -n "$1" -6 -o addr show dev eth0 scope global 2>/dev/null | gr
 # site-local fec0::/10 counts as global scope for `ip` filters on some kernels, as "site" on others
 has_addr() { ip -n "$1" -6 -o addr show dev eth0 2>/dev/null | grep -v tentative | grep -q " inet6 $2"; }
 
-check "qnet starts in $A (defaults, mtu=1400)" user_start qa "$A" "mtu=1400"
+check "qnet starts in $A (defaults, mtu=1400)" user_start qa "$A" "mtu=1400,dnssearch=example.org,dnssearch=qnet.test"
 check "qnet starts in $B (ipv6-net=fd00:beef::/64, ipv4=off)" \
 	user_start qb "$B" "ipv4=off,ipv6-net=fd00:beef::/64"
 check "qnet starts in $C (ipv6=off)" user_start qc "$C" "ipv6=off"
@@ -53,6 +54,22 @@ check "$A: neighbour fec0::2 is 52:56:00:00:00:02" \
 	bash -c "ip -n '$A' -6 neigh show fec0::2 | grep -q 'lladdr 52:56:00:00:00:02'"
 check "$A: 1400-byte echo answered (MTU-sized: 1352 bytes of data)" \
 	quiet timeout 20 ip netns exec "$A" ping -6 -c 1 -W 3 -s 1352 -M do fec0::2
+# ---- DHCPv6 stateless: dhclient -6 -S gets the DNS server and the search list ----
+if command -v dhclient >/dev/null; then
+	printf '#!/bin/sh\n# SPDX-License-Identifier: MIT\nenv | sort >"%s/dh6.$reason"\n' "$T" >"$T/dh6.sh"
+	chmod 755 "$T/dh6.sh"
+	timeout 20 ip netns exec "$A" dhclient -6 -S -d -1 -lf "$T/dh6.leases" -pf "$T/dh6.pid" \
+		-sf "$T/dh6.sh" eth0 >"$T/dh6.log" 2>&1
+	env6=$(cat "$T"/dh6.*6 2>/dev/null)
+	check "dhclient -6 -S: a Reply from fe80::2" grep -q "Reply message on eth0 from fe80::2" "$T/dh6.log" || sed "s/^/#   /" "$T/dh6.log"
+	check "dhclient -6 -S: DNS server fec0::3" bash -c "grep -qx 'new_dhcp6_name_servers=fec0::3' <<<'$env6'"
+	check "dhclient -6 -S: search list example.org qnet.test" \
+		bash -c "grep -qx 'new_dhcp6_domain_search=example.org. qnet.test.' <<<'$env6'"
+	check "dhclient -6 -S: server id is the DUID-LL of 52:56:00:00:00:02" \
+		bash -c "grep -qx 'new_dhcp6_server_id=0:3:0:1:52:56:0:0:0:2' <<<'$env6'"
+fi
+
+# last for $A: udhcpc flushes eth0 (its IPv6 addresses too)
 check "$A: IPv4 still works (ping 10.0.2.2 after udhcpc)" bash -c "$(declare -f ns_dhcp udhcpc_script); T='$T' ns_dhcp '$A' && timeout 20 ip netns exec '$A' ping -c 2 -W 3 10.0.2.2 >/dev/null 2>&1"
 
 # ---- a custom prefix, IPv6 only ----

@@ -780,6 +780,78 @@ out:
 	sink_free(k);
 }
 
+/* dhcp6_msg() - an UDP datagram to ff02::1:2 port 547 from the guest's link-local port 546 */
+static size_t dhcp6_msg(uint8_t *f, const uint8_t *m, size_t n)
+{
+	uint8_t u[600];
+	size_t ulen = 8 + n;
+	struct in6_addr s6 = a6(GUEST_LL), d6 = a6("ff02::1:2");
+	uint16_t c;
+
+	u[0] = 546 >> 8, u[1] = 546 & 255, u[2] = 547 >> 8, u[3] = 547 & 255;
+	u[4] = (uint8_t)(ulen >> 8), u[5] = (uint8_t)ulen, u[6] = u[7] = 0;
+	memcpy(u + 8, m, n);
+	c = csum_fold(csum_partial(u, ulen, csum_pseudo6(&s6, &d6, 17, (uint32_t)ulen)));
+	memcpy(u + 6, &c, 2);
+	return frame6(f, GUEST_LL, "ff02::1:2", 17, 1, u, ulen, -1);
+}
+
+static void test_dhcp6(void)
+{
+	struct sink *k = new_sink("dnssearch=example.org");
+	static const uint8_t info[] = {
+		11, 0xab, 0xcd, 0xef,
+		0, 1, 0, 4, 0xde, 0xad, 0xbe, 0xef,		/* client id */
+		0, 6, 0, 4, 0, 23, 0, 24,			/* ORO: DNS, domains */
+	};
+	uint8_t f[700], m[64];
+	const uint8_t *r;
+	struct in6_addr d = a6("fec0::3"), ll = a6(GUEST_LL), rl = a6("fe80::2");
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	sink_input(k, f, dhcp6_msg(f, info, sizeof(info)));
+	CHECK(k->n == 1);
+	r = k->f[0] + 54;
+	CHECK(k->f[0][20] == 17 && !memcmp(k->f[0] + 22, &rl, 16) && !memcmp(k->f[0] + 38, &ll, 16));
+	CHECK((r[0] << 8 | r[1]) == 547 && (r[2] << 8 | r[3]) == 546);
+	CHECK(r[8] == 7 && r[9] == 0xab && r[10] == 0xcd && r[11] == 0xef);
+	CHECK(!memcmp(r + 12, "\0\x01\0\x04\xde\xad\xbe\xef", 8));
+	CHECK(!memcmp(r + 20, "\0\x02\0\x0a\0\x03\0\x01\x52\x56\0\0\0\x02", 14));
+	CHECK(!memcmp(r + 34, "\0\x17\0\x10", 4) && !memcmp(r + 38, &d, 16));
+	CHECK(!memcmp(r + 54, "\0\x18\0\x0d\x07" "example\x03org\0", 17));
+	/* no ORO: only the identifiers */
+	memcpy(m, info, 12);
+	sink_input(k, f, dhcp6_msg(f, m, 12));
+	CHECK(k->n == 2 && (k->f[1][58] << 8 | k->f[1][59]) == 8 + 4 + 8 + 14);
+	/* an IA_NA, a SOLICIT: no answer (SLAAC only, as libslirp) */
+	memcpy(m, info, sizeof(info));
+	memcpy(m + sizeof(info), "\0\x03\0\x0c\0\0\0\x01\0\0\0\0\0\0\0\0", 16);
+	sink_input(k, f, dhcp6_msg(f, m, sizeof(info) + 16));
+	m[0] = 1;
+	sink_input(k, f, dhcp6_msg(f, m, sizeof(info)));
+	CHECK(k->n == 2);
+	/* an option running past the end, a client id over 256 bytes: dropped, counted */
+	memcpy(m, info, sizeof(info));
+	m[15] = 40;
+	sink_input(k, f, dhcp6_msg(f, m, sizeof(info)));
+	{
+		uint8_t big[300] = { 11, 1, 2, 3, 0, 1, 1, 4 };
+
+		sink_input(k, f, dhcp6_msg(f, big, 8 + 260));
+	}
+	CHECK(k->n == 2 && k->s->ip6.stats.bad_dhcp6 == 2 && k->s->ip6.stats.dhcp6_replied == 2);
+	sink_free(k);
+	/* restrict=on: no IPv6 UDP, DHCPv6 included (libslirp) */
+	k = new_sink("restrict=on");
+	if (k) {
+		sink_input(k, f, dhcp6_msg(f, info, sizeof(info)));
+		CHECK(k->n == 0 && k->s->stats.restricted == 1);
+		sink_free(k);
+	}
+}
+
 /* enter_netns() - a private network namespace with lo up (root only) */
 static bool enter_netns(void)
 {
@@ -810,5 +882,6 @@ int main(void)
 	RUN(test_ipv6_off);
 	RUN(test_udp6);
 	RUN(test_tcp6);
+	RUN(test_dhcp6);
 	TEST_DONE();
 }
