@@ -305,6 +305,59 @@ static void ndp_na(struct user_stack *s, const struct in6_addr *dst, struct curs
 	ndp_learn(s, &target, have ? mac : src_mac);
 }
 
+/* icmp6_is_error() - @pkt carries an ICMPv6 error (its extension headers walked, bounded) */
+static bool icmp6_is_error(const uint8_t *pkt, size_t len)
+{
+	struct cursor c;
+	uint8_t nh = pkt[6];
+
+	cursor_init_buf(&c, pkt + WIRE_IP6_HLEN, len - WIRE_IP6_HLEN);
+	for (int i = 0; i < IP6_EXT_MAX && cursor_ok(&c); i++) {
+		uint8_t next;
+
+		if (nh != WIRE_IP6_NH_HOPOPTS && nh != WIRE_IP6_NH_ROUTING &&
+		    nh != WIRE_IP6_NH_DSTOPTS && nh != WIRE_IP6_NH_FRAGMENT)
+			break;
+		next = cursor_u8(&c);
+		cursor_skip(&c, nh == WIRE_IP6_NH_FRAGMENT ? 7 : (size_t)cursor_u8(&c) * 8 + 6);
+		nh = next;
+	}
+	/* a chain cut short: treated as an error (no answer) */
+	if (!cursor_ok(&c))
+		return true;
+	return nh == WIRE_IPPROTO_ICMPV6 && cursor_peek_u8(&c) < WIRE_ICMP6_ECHO_REQUEST &&
+	       cursor_ok(&c);
+}
+
+void icmp6_error(struct user_stack *s, uint8_t type, uint8_t code, uint32_t param,
+		 const uint8_t *orig, size_t orig_len)
+{
+	/* built where stack_output_ip6() puts the payload (@orig is a guest frame, never there) */
+	uint8_t *m = s->frame + WIRE_ETH_HLEN + WIRE_IP6_HLEN;
+	struct in6_addr src, dst, from;
+	size_t n;
+
+	if (orig_len < WIRE_IP6_HLEN || s->cfg.mtu < WIRE_IP6_HLEN + WIRE_ICMP6_HLEN + WIRE_IP6_HLEN)
+		return;
+	memcpy(&src, orig + 8, sizeof(src));
+	memcpy(&dst, orig + 24, sizeof(dst));
+	/* RFC 4443 2.4: never about an ICMPv6 error, a multicast destination, or a source that is
+	 * not one guest */
+	if (ip6_is_unspec(&src) || src.s6_addr[0] == 0xff || dst.s6_addr[0] == 0xff)
+		return;
+	if (icmp6_is_error(orig, orig_len))
+		return;
+	from = ip6_is_ours(s, &dst) ? dst : s->cfg.host6;
+	/* as much of the packet as fits in the minimum MTU (and ours) */
+	n = MIN(orig_len, (size_t)MIN(s->cfg.mtu, WIRE_IP6_MIN_MTU) - WIRE_IP6_HLEN - WIRE_ICMP6_HLEN);
+	memmove(m + WIRE_ICMP6_HLEN, orig, n);
+	m[0] = type;
+	m[1] = code;
+	put_be32(m + 4, param);
+	s->ip6.stats.errors_sent++;
+	icmp6_send(s, &from, &src, IP6_HOP_LIMIT, m, WIRE_ICMP6_HLEN + n);
+}
+
 void icmp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size_t len,
 		 const uint8_t *src_mac)
 {

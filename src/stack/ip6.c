@@ -26,8 +26,9 @@
  * hop-by-hop (first only; its options are read, a jumbogram or an option the
  * stack must not skip drops the packet), destination options, a routing
  * header with no segments left, and an atomic fragment header (RFC 6946).
- * Anything else (real fragments, routing with segments left) is dropped and
- * counted. ICMPv6 goes to icmp6.c, UDP to udp6_input() (NAT, DNS), TCP to
+ * Anything else is dropped and counted: real fragments silently, a routing
+ * header with segments left and (unless restrict=on) an unknown next header
+ * with an ICMPv6 parameter problem (icmp6_error()). ICMPv6 goes to icmp6.c, UDP to udp6_input() (NAT, DNS), TCP to
  * tcp6_input() (NAT; the same connection machinery as IPv4).
  *
  * Output: the packet is built in s->frame behind a fixed header; unicast
@@ -220,7 +221,7 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 	uint32_t vtcf;
 	uint16_t plen;
 	uint8_t nh;
-	size_t off;
+	size_t off, nh_off = 6, hdr_off;
 
 	cursor_init_buf(&c, pkt, len);
 	vtcf = cursor_be32(&c);
@@ -241,6 +242,8 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 		struct cursor ext;
 		uint8_t next, hl;
 
+		hdr_off = (size_t)plen + WIRE_IP6_HLEN - cursor_remaining(&c);
+
 		switch (nh) {
 		case WIRE_IP6_NH_HOPOPTS:
 		case WIRE_IP6_NH_DSTOPTS:
@@ -253,12 +256,17 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 				goto bad;
 			if (nh == WIRE_IP6_NH_ROUTING) {
 				cursor_skip(&ext, 1);		/* routing type */
-				if (cursor_u8(&ext) != 0)	/* segments left: not a router */
+				if (cursor_u8(&ext) != 0) {	/* segments left: not a router */
+					/* RFC 8200 4.4: parameter problem at the routing type */
+					icmp6_error(s, WIRE_ICMP6_PARAM_PROB, 0, (uint32_t)hdr_off + 2,
+						    pkt, (size_t)plen + WIRE_IP6_HLEN);
 					goto bad;
+				}
 			} else if (!ip6_opts_ok(&ext)) {
 				goto bad;
 			}
 			nh = next;
+			nh_off = hdr_off;
 			continue;
 		case WIRE_IP6_NH_FRAGMENT:
 			if (i == IP6_EXT_MAX)
@@ -271,6 +279,7 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 				return;
 			}
 			nh = next;
+			nh_off = hdr_off;
 			continue;
 		default:
 			break;
@@ -293,8 +302,11 @@ void ip6_input(struct user_stack *s, const uint8_t *pkt, size_t len, const uint8
 	case WIRE_IP6_NH_NONE:
 		return;
 	default:
-		/* other protocols are not translated over IPv6 */
+		/* other protocols are not translated: unrecognized next header (RFC 8200 4) */
 		s->ip6.stats.unsupported++;
+		if (!s->cfg.restricted)
+			icmp6_error(s, WIRE_ICMP6_PARAM_PROB, 1, (uint32_t)nh_off, pkt,
+				    (size_t)plen + WIRE_IP6_HLEN);
 		return;
 	}
 bad:

@@ -57,7 +57,7 @@ struct ip6_state {
 	struct {
 		uint64_t bad_ip6, bad_ext, bad_icmp6, bad_nd, rogue_nd, unsupported;
 		uint64_t no_neigh, too_big, ra_sent, na_sent, ns_sent, echo_replied;
-		uint64_t dhcp6_replied, bad_dhcp6;
+		uint64_t dhcp6_replied, bad_dhcp6, errors_sent;
 	} stats;
 };
 
@@ -120,6 +120,16 @@ void ndp_send_ra(struct user_stack *s);
  * more than IP6_DNSSL_MAX bytes
  */
 int ndp_encode_dnssl(const char *const *names, int n, uint8_t **out, size_t *len);
+
+/**
+ * icmp6_error() - an ICMPv6 error about a guest packet, back to the guest (RFC 4443)
+ * @type, @code, @param:	e.g. WIRE_ICMP6_PARAM_PROB, 0, the offset of the bad field
+ * @orig, @orig_len:	the guest's packet from its IPv6 header (quoted up to 1280 bytes in all)
+ * From the stack address the packet was sent to, else [ipv6-host]. Never about an ICMPv6
+ * error, a multicast destination, or an unspecified or multicast source.
+ */
+void icmp6_error(struct user_stack *s, uint8_t type, uint8_t code, uint32_t param,
+		 const uint8_t *orig, size_t orig_len);
 
 /**
  * dhcp6_input() - a DHCPv6 message from the guest (UDP to port 547, @msg/@len its payload)

@@ -936,7 +936,7 @@ void udp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size
 	struct udp_flow *f;
 	struct cursor c;
 	int32_t idx;
-	int hops;
+	int hops, r;
 
 	memcpy(&src, ip + 8, sizeof(src));
 	memcpy(&dst, ip + 24, sizeof(dst));
@@ -965,8 +965,16 @@ void udp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size
 		return;
 	if (dst.s6_addr[0] == 0xff)
 		return;		/* multicast is not forwarded to the host */
-	if (hlim <= 1 || stack_translate_out6(s, &dst, dport, &sa) < 0) {
-		s->ip6.stats.unsupported++;	/* ICMPv6 errors: not generated yet */
+	if (hlim <= 1) {
+		icmp6_error(s, WIRE_ICMP6_TIME_EXCEEDED, 0, 0, ip, WIRE_IP6_HLEN + (size_t)(ip[4] << 8 | ip[5]));
+		return;
+	}
+	r = stack_translate_out6(s, &dst, dport, &sa);
+	if (r < 0) {
+		/* the DNS address on another port: administratively prohibited; else no route */
+		s->ip6.stats.unsupported++;
+		icmp6_error(s, WIRE_ICMP6_DST_UNREACH, r == -EPERM ? 1 : 0, 0, ip,
+			    WIRE_IP6_HLEN + (size_t)(ip[4] << 8 | ip[5]));
 		return;
 	}
 	memset(&ga, 0, sizeof(ga));

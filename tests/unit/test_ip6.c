@@ -415,8 +415,48 @@ static void test_echo_and_ext(void)
 	sink_input(k, f, echo(f, "fec0::2", jumbo, 8, WIRE_IP6_NH_HOPOPTS, 20, false));
 	sink_input(k, f, echo(f, "fec0::2", rh, 24, WIRE_IP6_NH_ROUTING, 20, false));
 	CHECK(k->s->ip6.stats.bad_ext == 2);
+	/* the routing header: parameter problem, code 0, pointing at its type (40 + 2) */
+	{
+		size_t len;
+		const uint8_t *m = icmp6_at(k, 5, "fec0::2", GUEST_GL, 64, &len);
+
+		CHECK(k->n == 6 && m && m[0] == WIRE_ICMP6_PARAM_PROB && m[1] == 0 && be32(m + 4) == 42 &&
+		      len == 8 + 40 + 24 + 8 + 20 && m[8 + 6] == WIRE_IP6_NH_ROUTING);
+		k->n = 5;
+	}
 	sink_input(k, f, echo(f, "fec0::2", frag_first, 8, WIRE_IP6_NH_FRAGMENT, 20, false));
 	CHECK(k->s->ip6.stats.unsupported == 2 && k->n == 5);	/* fec0::99 and the fragment */
+	/* an unknown next header (132, SCTP): nothing under restrict=on; else parameter problem,
+	 * code 1, pointing at the field that named it */
+	echo(f, "fec0::2", NULL, 0, 132, 8, false);
+	sink_input(k, f, 54 + 16);
+	CHECK(k->n == 5 && k->s->ip6.stats.unsupported == 3);
+	{
+		struct sink *k2 = new_sink("");
+		const uint8_t *m;
+		size_t len;
+		uint8_t dst[8] = { 132, 0, 1, 4, 0, 0, 0, 0 };
+
+		if (k2) {
+			sink_input(k2, f, 54 + 16);
+			m = icmp6_at(k2, 0, "fec0::2", GUEST_GL, 64, &len);
+			CHECK(k2->n == 1 && m && m[0] == WIRE_ICMP6_PARAM_PROB && m[1] == 1 &&
+			      be32(m + 4) == 6 && len == 8 + 40 + 16);
+			/* behind a destination options header: the pointer names its next header field */
+			echo(f, "fec0::2", dst, 8, WIRE_IP6_NH_DSTOPTS, 8, false);
+			sink_input(k2, f, 54 + 24);
+			m = icmp6_at(k2, 1, "fec0::2", GUEST_GL, 64, &len);
+			CHECK(k2->n == 2 && m && m[1] == 1 && be32(m + 4) == 40);
+			/* never about an ICMPv6 error: RH0 with segments left carrying one */
+			echo(f, "fec0::2", rh, 24, WIRE_IP6_NH_ROUTING, 8, false);
+			sink_input(k2, f, 54 + 40);
+			CHECK(k2->n == 3);
+			f[54 + 24] = WIRE_ICMP6_DST_UNREACH;
+			sink_input(k2, f, 54 + 40);
+			CHECK(k2->n == 3 && k2->s->ip6.stats.errors_sent == 3);
+			sink_free(k2);
+		}
+	}
 	/* a chain: 8 destination options headers pass, 9 do not */
 	for (int i = 0; i < 9; i++) {
 		memset(chain + 8 * i, 0, 8);
@@ -607,11 +647,25 @@ static void test_udp6(void)
 	stack_info_usernet(k->s, &sb);
 	CHECK(sb.p && strstr(sb.p, GUEST_GL) && strstr(sb.p, "fec0::1234"));
 	sbuf_free(&sb);
-	/* a zero checksum is refused over IPv6; the DNS address on another port too */
+	/* a zero checksum is refused over IPv6; the DNS address on another port too, with
+	 * destination unreachable, administratively prohibited */
 	sink_input(k, f, udp6(f, "fec0::2", 5555, port, "nocsum", true));
 	CHECK(k->s->stats.bad_l4 == 1);
 	sink_input(k, f, udp6(f, "fec0::3", 5555, 54, "x", false));
-	CHECK(k->s->ip6.stats.unsupported == 1);
+	{
+		size_t len;
+		const uint8_t *m = icmp6_at(k, 2, "fec0::3", GUEST_GL, 64, &len);
+
+		CHECK(k->s->ip6.stats.unsupported == 1 && k->n == 3 && m &&
+		      m[0] == WIRE_ICMP6_DST_UNREACH && m[1] == 1 && len == 8 + 40 + 9);
+		/* hop limit 1: time exceeded from the router */
+		udp6(f, "fec0::2", 5555, port, "ttl", false);
+		f[21] = 1;
+		sink_input(k, f, 54 + 11);
+		m = icmp6_at(k, 3, "fec0::2", GUEST_GL, 64, &len);
+		CHECK(k->n == 4 && m && m[0] == WIRE_ICMP6_TIME_EXCEEDED && m[1] == 0);
+		k->n = 2;
+	}
 	/* DNS: [ipv6-dns]:53 reaches the resolver; only in a namespace of our own (port 53) */
 	if (in_netns) {
 		uint16_t p53 = 53;
