@@ -53,7 +53,7 @@ check "$A: ping6 fe80::2%eth0 answered" quiet timeout 20 ip netns exec "$A" ping
 check "$A: neighbour fec0::2 is 52:56:00:00:00:02" \
 	bash -c "ip -n '$A' -6 neigh show fec0::2 | grep -q 'lladdr 52:56:00:00:00:02'"
 check "$A: 1400-byte echo answered (MTU-sized: 1352 bytes of data)" \
-	quiet timeout 20 ip netns exec "$A" ping -6 -c 1 -W 3 -s 1352 -M do fec0::2
+	quiet timeout 20 ip netns exec "$A" ping -6 -c 1 -W 3 -s 1352 -M "do" fec0::2
 # ---- DHCPv6 stateless: dhclient -6 -S gets the DNS server and the search list ----
 if command -v dhclient >/dev/null; then
 	printf '#!/bin/sh\n# SPDX-License-Identifier: MIT\nenv | sort >"%s/dh6.$reason"\n' "$T" >"$T/dh6.sh"
