@@ -81,6 +81,29 @@ static void fu_receive(struct sink *k, const uint8_t *frame, size_t len)
 	if (len < 60 || len > STACK_FRAME_MAX)
 		fu_fail("length");
 	memcpy(fu_out, frame, len);
+	if (fu_out[12] == 0x86 && fu_out[13] == 0xdd) {
+		/* IPv6: source MAC 52:56 + the source address's last 4 bytes, checksummed ICMPv6 */
+		const uint8_t *ip = fu_out + 14;
+		size_t plen = (size_t)(ip[4] << 8 | ip[5]);
+		struct in6_addr s6, d6;
+
+		if (len < 54 || ip[0] >> 4 != 6 || 54 + plen > len || 40 + plen > fu_s->cfg.mtu)
+			fu_fail("IPv6 header");
+		if (fu_out[6] != 0x52 || fu_out[7] != 0x56 || memcmp(fu_out + 8, ip + 20, 4))
+			fu_fail("IPv6 source MAC");
+		memcpy(&s6, ip + 8, 16);
+		memcpy(&d6, ip + 24, 16);
+		if ((ip[6] == IPPROTO_ICMPV6 || ip[6] == IPPROTO_UDP) &&
+		    csum_fold(csum_partial(ip + 40, plen, csum_pseudo6(&s6, &d6, ip[6],
+								       (uint32_t)plen))) != 0)
+			fu_fail("ICMPv6 or UDP checksum");
+		if (ip[6] == IPPROTO_UDP && (plen < 8 || (size_t)(ip[44] << 8 | ip[45]) != plen))
+			fu_fail("UDP length");
+		if (fu_check_hook)
+			fu_check_hook(fu_out, len);
+		g->frames++;
+		return;
+	}
 	if (memcmp(fu_out + 6, fu_s->gw_mac, 6))
 		fu_fail("source MAC is not the gateway's");
 	if (fu_out[12] == 0x08 && fu_out[13] == 0x00) {

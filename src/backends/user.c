@@ -301,12 +301,24 @@ static int user_addr_opt(struct stack_cfg *c, struct opts *o, const char *key, u
 	return 0;
 }
 
-static int user_parse_ipv6(struct opts *o, bool ipv6, struct error *e)
+/* user_in_prefix() - the first @len bits of @a and @p are equal (QEMU's in6_equal_net) */
+static bool user_in_prefix(const struct in6_addr *p, const struct in6_addr *a, unsigned len)
+{
+	for (unsigned i = 0; i < len; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		if ((p->s6_addr[i / 8] & bit) != (a->s6_addr[i / 8] & bit))
+			return false;
+	}
+	return true;
+}
+
+/* user_parse_ipv6() - ipv6-net / ipv6-prefix, ipv6-prefixlen, ipv6-host, ipv6-dns, in QEMU's order */
+static int user_parse_ipv6(struct stack_cfg *c, struct opts *o, struct error *e)
 {
 	const char *net6 = opts_get(o, "ipv6-net"), *pfx = opts_get(o, "ipv6-prefix");
 	const char *h6 = opts_get(o, "ipv6-host"), *d6 = opts_get(o, "ipv6-dns");
-	struct in6_addr a;
-	uint64_t len = 64;
+	uint64_t len = 0;
 	char buf[INET6_ADDRSTRLEN + 8];
 
 	if (opts_get_u64(o, "ipv6-prefixlen", &len, e) < 0)
@@ -314,9 +326,11 @@ static int user_parse_ipv6(struct opts *o, bool ipv6, struct error *e)
 	if (net6) {
 		const char *slash = strchr(net6, '/');
 		size_t n = slash ? (size_t)(slash - net6) : strlen(net6);
+		struct in6_addr a;
 
 		if (n >= sizeof(buf) || (memcpy(buf, net6, n), buf[n] = 0, inet_pton(AF_INET6, buf, &a) != 1))
 			return err_set(e, "Parameter 'ipv6-net' expects a valid IPv6 prefix");
+		len = 64;
 		if (slash) {
 			char *end;
 
@@ -326,17 +340,32 @@ static int user_parse_ipv6(struct opts *o, bool ipv6, struct error *e)
 		}
 		pfx = buf;
 	}
-	if (!ipv6 && (pfx || h6 || d6))
-		return err_set(e, "IPv6 disabled but prefix/host6/dns6 provided");
-	if (pfx && inet_pton(AF_INET6, pfx, &a) != 1)
+	if (pfx && inet_pton(AF_INET6, pfx, &c->prefix6) != 1)
 		return err_set(e, "Failed to parse IPv6 prefix");
+	if (!len)
+		len = 64;	/* QEMU: 0 means the default */
 	if (len > 126)
 		return err_set(e, "Invalid IPv6 prefix provided "
 				  "(IPv6 prefix length must be between 0 and 126)");
-	if (h6 && inet_pton(AF_INET6, h6, &a) != 1)
-		return err_set(e, "Failed to parse IPv6 host");
-	if (d6 && inet_pton(AF_INET6, d6, &a) != 1)
-		return err_set(e, "Failed to parse IPv6 DNS");
+	c->prefixlen6 = (unsigned)len;
+	if (h6) {
+		if (inet_pton(AF_INET6, h6, &c->host6) != 1)
+			return err_set(e, "Failed to parse IPv6 host");
+		if (!user_in_prefix(&c->prefix6, &c->host6, c->prefixlen6))
+			return err_set(e, "IPv6 Host doesn't belong to network");
+	} else {
+		c->host6 = c->prefix6;
+		c->host6.s6_addr[15] |= 2;
+	}
+	if (d6) {
+		if (inet_pton(AF_INET6, d6, &c->dns6) != 1)
+			return err_set(e, "Failed to parse IPv6 DNS");
+		if (c->restricted && !user_in_prefix(&c->prefix6, &c->dns6, c->prefixlen6))
+			return err_set(e, "IPv6 DNS doesn't belong to network");
+	} else {
+		c->dns6 = c->prefix6;
+		c->dns6.s6_addr[15] |= 3;
+	}
 	return 0;
 }
 
@@ -360,6 +389,9 @@ static int user_parse_families(struct stack_cfg *c, struct opts *o, struct error
 	if (!v4 && (opts_has(o, "net") || opts_has(o, "host") || opts_has(o, "dns") ||
 		    opts_has(o, "ip")))
 		return err_set(e, "IPv4 disabled but netmask/host/dns provided");
+	if (!v6 && (opts_has(o, "ipv6-net") || opts_has(o, "ipv6-prefix") ||
+		    opts_has(o, "ipv6-host") || opts_has(o, "ipv6-dns")))
+		return err_set(e, "IPv6 disabled but prefix/host6/dns6 provided");
 	return 0;
 }
 
@@ -424,6 +456,9 @@ static int user_parse_names(struct stack_cfg *c, struct opts *o, struct error *e
 	/* libslirp silently drops an invalid list; qnet warns and drops it too */
 	if (n && dhcp_encode_search(list, n, &c->dnssearch, &c->dnssearch_len) < 0)
 		warn_report("'dnssearch' has an invalid domain name: option 119 not sent");
+	else if (n && ndp_encode_dnssl(list, n, &c->dnssl, &c->dnssl_len) < 0)
+		warn_report("'dnssearch' needs more than %d bytes: not sent in IPv6 RAs",
+			    IP6_DNSSL_MAX);
 	return 0;
 }
 
@@ -484,7 +519,7 @@ int user_parse_cfg(struct stack_cfg *c, struct opts *o, struct error *e)
 	stack_cfg_default(c);
 	if (user_parse_families(c, o, e) < 0 || user_parse_v4(c, o, e) < 0 ||
 	    user_smb_check_addr(o, e) < 0 ||
-	    user_parse_ipv6(o, c->ipv6, e) < 0)
+	    user_parse_ipv6(c, o, e) < 0)
 		return -1;
 	if (!c->ipv4 && !c->ipv6)
 		return err_set(e, "IPv4 and IPv6 disabled");
@@ -531,7 +566,7 @@ static int user_netdev_init(struct opts *o, const char *id, struct net_client *p
 
 static const struct opt_desc user_opts[] = {
 	{ "ipv4", OPT_BOOL, "IPv4 on/off (ipv4=on alone means IPv4 only, as QEMU)" },
-	{ "ipv6", OPT_BOOL, "IPv6 on/off (accepted; qnet's IPv6 is not built yet)" },
+	{ "ipv6", OPT_BOOL, "IPv6 on/off (on: RA for SLAAC, NDP, TCP/UDP NAT, DNS on ipv6-dns)" },
 	{ "net", OPT_STRING, "guest network addr[/mask] (10.0.2.0/24)" },
 	{ "ip", OPT_STRING, "legacy: guest network addr, /24" },
 	{ "host", OPT_STRING, "gateway / host alias (10.0.2.2)" },
@@ -541,14 +576,14 @@ static const struct opt_desc user_opts[] = {
 	{ "hostname", OPT_STRING, "DHCP option 12" },
 	{ "domainname", OPT_STRING, "DHCP option 15" },
 	{ "dnssearch", OPT_STRING, "DHCP option 119; repeat the key for several domains" },
-	{ "ipv6-net", OPT_STRING, "IPv6 prefix/len (accepted, not used yet)" },
-	{ "ipv6-prefix", OPT_STRING, "IPv6 prefix (accepted, not used yet)" },
-	{ "ipv6-prefixlen", OPT_NUMBER, "IPv6 prefix length (accepted, not used yet)" },
-	{ "ipv6-host", OPT_STRING, "IPv6 gateway (accepted, not used yet)" },
-	{ "ipv6-dns", OPT_STRING, "IPv6 DNS (accepted, not used yet)" },
+	{ "ipv6-net", OPT_STRING, "IPv6 prefix/len, advertised for SLAAC (fec0::/64)" },
+	{ "ipv6-prefix", OPT_STRING, "IPv6 prefix advertised for SLAAC (fec0::)" },
+	{ "ipv6-prefixlen", OPT_NUMBER, "IPv6 prefix length 1..126 (64; 0 means 64)" },
+	{ "ipv6-host", OPT_STRING, "IPv6 router / host alias, inside the prefix (fec0::2)" },
+	{ "ipv6-dns", OPT_STRING, "IPv6 DNS alias (fec0::3)" },
 	{ "hostfwd", OPT_STRING, "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, repeatable" },
 	{ "guestfwd", OPT_STRING, "[tcp]:[server]:port-cmd:COMMAND | -tcp:host:port | -unix:PATH" },
-	{ "mtu", OPT_NUMBER, "qnet: interface MTU 68..65520 (1500), sent as DHCP option 26" },
+	{ "mtu", OPT_NUMBER, "qnet: interface MTU 68..65520 (1500), sent in DHCP (26) and RAs" },
 	{ "resolv-conf", OPT_STRING, "qnet: resolver file for DNS forwarding (/etc/resolv.conf)" },
 	{ "tftp", OPT_STRING, "directory served read-only by TFTP at the gateway (UDP 69)" },
 	{ "tftp-server-name", OPT_STRING, "DHCP option 66 (at most 255 bytes)" },

@@ -930,7 +930,8 @@ static bool s4n_loopback_bound(const struct iovec *iov, int iovcnt)
 	return dst == host && (f[14 + ihl + 13] & 0x12) == 0x02;
 }
 
-static ssize_t s4n_relay_receive(struct net_client *nc, const struct iovec *iov, int iovcnt)
+static ssize_t s4n_relay_receive(struct net_client *nc, const struct iovec *iov, int iovcnt,
+				 const struct net_meta *meta)
 {
 	struct s4n_relay *r = container_of(nc, struct s4n_relay, nc);
 	ssize_t ret;

@@ -50,6 +50,52 @@
 #define WIRE_IPPROTO_GRE 47
 #define WIRE_IPPROTO_ICMPV6 58
 
+/* ---- IPv6 (RFC 8200) ---- */
+#define WIRE_IP6_HLEN 40
+#define WIRE_IP6_VERSION 6
+#define WIRE_IP6_ADDR_LEN 16
+#define WIRE_IP6_MIN_MTU 1280
+/* next-header values of the extension headers, and "no next header" */
+#define WIRE_IP6_NH_HOPOPTS 0
+#define WIRE_IP6_NH_ROUTING 43
+#define WIRE_IP6_NH_FRAGMENT 44
+#define WIRE_IP6_NH_NONE 59
+#define WIRE_IP6_NH_DSTOPTS 60
+#define WIRE_IP6_FRAG_HLEN 8
+
+/* ---- ICMPv6 (RFC 4443) and NDP (RFC 4861, RFC 8106) ---- */
+#define WIRE_ICMP6_HLEN 8
+#define WIRE_ICMP6_DST_UNREACH 1
+#define WIRE_ICMP6_PACKET_TOO_BIG 2
+#define WIRE_ICMP6_TIME_EXCEEDED 3
+#define WIRE_ICMP6_PARAM_PROB 4
+#define WIRE_ICMP6_ECHO_REQUEST 128
+#define WIRE_ICMP6_ECHO_REPLY 129
+#define WIRE_ND_ROUTER_SOLICIT 133
+#define WIRE_ND_ROUTER_ADVERT 134
+#define WIRE_ND_NEIGHBOR_SOLICIT 135
+#define WIRE_ND_NEIGHBOR_ADVERT 136
+#define WIRE_ND_REDIRECT 137
+#define WIRE_ND_HOP_LIMIT 255		/* every NDP message carries it (RFC 4861 6.1) */
+#define WIRE_ND_RS_LEN 8		/* type .. reserved, then options */
+#define WIRE_ND_RA_LEN 16
+#define WIRE_ND_NS_LEN 24		/* type .. target */
+#define WIRE_ND_NA_LEN 24
+/* NA flags (first byte after the checksum) */
+#define WIRE_ND_NA_ROUTER 0x80
+#define WIRE_ND_NA_SOLICITED 0x40
+#define WIRE_ND_NA_OVERRIDE 0x20
+/* option types; an option's length is in units of 8 bytes, 0 is invalid */
+#define WIRE_ND_OPT_SLLA 1
+#define WIRE_ND_OPT_TLLA 2
+#define WIRE_ND_OPT_PREFIX 3
+#define WIRE_ND_OPT_MTU 5
+#define WIRE_ND_OPT_RDNSS 25
+#define WIRE_ND_OPT_DNSSL 31
+#define WIRE_ND_OPT_UNIT 8
+#define WIRE_ND_PREFIX_ONLINK 0x80
+#define WIRE_ND_PREFIX_AUTO 0x40
+
 /* ---- UDP ---- */
 #define WIRE_UDP_HLEN 8
 

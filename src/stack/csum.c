@@ -111,6 +111,19 @@ uint32_t csum_pseudo4(struct in_addr src, struct in_addr dst, uint8_t proto, uin
 	return csum_partial(ph, sizeof(ph), 0);
 }
 
+uint32_t csum_pseudo6(const struct in6_addr *src, const struct in6_addr *dst, uint8_t proto,
+		      uint32_t len)
+{
+	uint8_t ph[40] = { 0 };
+	uint32_t l = htonl(len);
+
+	memcpy(ph, src, 16);
+	memcpy(ph + 16, dst, 16);
+	memcpy(ph + 32, &l, 4);
+	ph[39] = proto;
+	return csum_partial(ph, sizeof(ph), 0);
+}
+
 uint16_t csum_ip4_header(const void *hdr, size_t len)
 {
 	return csum_fold(csum_partial(hdr, len, 0));

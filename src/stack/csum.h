@@ -17,6 +17,9 @@ uint16_t csum_fold(uint32_t sum);
 uint32_t csum_iov(const struct iovec *iov, int iovcnt, uint32_t sum);
 /* csum_pseudo4() - running sum of the IPv4 pseudo header (addresses in network order) */
 uint32_t csum_pseudo4(struct in_addr src, struct in_addr dst, uint8_t proto, uint16_t len);
+/* csum_pseudo6() - running sum of the IPv6 pseudo header (RFC 8200 8.1; @len in host order) */
+uint32_t csum_pseudo6(const struct in6_addr *src, const struct in6_addr *dst, uint8_t proto,
+		      uint32_t len);
 /* csum_ip4_header() - the IPv4 header checksum field value for @hdr of @len bytes */
 uint16_t csum_ip4_header(const void *hdr, size_t len);
 

@@ -15,6 +15,7 @@ struct user_stack;
  * struct dns_state - the resolver address, re-read when the file changes
  * @have:	a nameserver was found
  * @addr:	its address (IPv4 for now; port 53)
+ * @have6, @addr6: the first IPv6 nameserver of the file, for IPv6 flows (else @addr, v4-mapped)
  * @checked_ms:	last stat() of the file (at most once a second)
  * @st_dev, @st_ino, @st_size, @st_mtim: the file as last read
  */
@@ -22,6 +23,8 @@ struct dns_state {
 	bool have;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	bool have6;
+	struct sockaddr_in6 addr6;
 	uint64_t checked_ms;
 	dev_t st_dev;
 	ino_t st_ino;
@@ -53,5 +56,28 @@ int stack_translate_out4(struct user_stack *s, struct in_addr dst, uint16_t dpor
  */
 struct in_addr stack_translate_in4(struct user_stack *s, struct in_addr orig,
 				   const struct sockaddr_storage *sa);
+
+/**
+ * dns_resolver6() - the resolver for a guest's IPv6 DNS flow: the file's first IPv6 nameserver,
+ * else its IPv4 one (v4-mapped, for a dual-stack socket)
+ * Return: 0 with *sa set (port 53), or -errno
+ */
+int dns_resolver6(struct user_stack *s, struct sockaddr_in6 *sa);
+/**
+ * stack_translate_out6() - where a guest IPv6 flow to @dst:@dport goes on the host
+ * [ipv6-dns]:53 -> the resolver, [ipv6-dns]:other -> -EPERM, the rest of the prefix and the
+ * stack's link-local addresses -> ::1 (libslirp), other link-local or multicast -> -ENETUNREACH,
+ * anything else as is.
+ * Return: 0 with *sa set, or -errno
+ */
+int stack_translate_out6(struct user_stack *s, const struct in6_addr *dst, uint16_t dport,
+			 struct sockaddr_in6 *sa);
+/**
+ * stack_translate_in6() - the source the guest sees for data from host peer @sa on a flow it
+ * sent to @orig: @orig itself when that lies in the prefix (the host's ::1, the resolver),
+ * else the peer's address
+ */
+void stack_translate_in6(struct user_stack *s, const struct in6_addr *orig,
+			 const struct sockaddr_storage *sa, struct in6_addr *out);
 
 #endif /* QNET_DNS_H */

@@ -442,12 +442,19 @@ int stack_output_ip4_meta(struct user_stack *s, struct in_addr src, struct in_ad
 			       34 + len, meta);
 }
 
-/* stack_mac_is_ours() - @mac is a virtual host's: 52:55 + an IPv4 address of the guest network */
+/*
+ * stack_mac_is_ours() - @mac is a virtual host's: 52:55 + an IPv4 address of the guest network,
+ * or (IPv6) 52:56 + the last four bytes of one of the stack's IPv6 addresses, as libslirp's
+ */
 static bool stack_mac_is_ours(const struct user_stack *s, const uint8_t *mac)
 {
 	struct in_addr a;
 
-	if (mac[0] != s->gw_mac[0] || mac[1] != s->gw_mac[1])
+	if (mac[0] != 0x52)
+		return false;
+	if (mac[1] == 0x56)
+		return s->cfg.ipv6;
+	if (mac[1] != 0x55)
 		return false;
 	memcpy(&a, mac + 2, 4);
 	return stack_in_net(s, a);
@@ -494,6 +501,8 @@ void stack_input(struct user_stack *s, const struct iovec *iov, int iovcnt,
 		arp_input(s, f, len);
 	else if (type == WIRE_ETHERTYPE_IPV4 && s->cfg.ipv4)
 		ip4_input(s, f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, f + WIRE_ETH_ALEN);
+	else if (type == WIRE_ETHERTYPE_IPV6 && s->cfg.ipv6)
+		ip6_input(s, f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, f + WIRE_ETH_ALEN);
 	else
 		s->stats.bad_eth++;
 }
@@ -510,6 +519,10 @@ void stack_cfg_default(struct stack_cfg *c)
 	c->dhcp_start.s_addr = htonl(0x0a00020f);
 	c->guestfwd_default.s_addr = htonl(0x0a000204);
 	c->mtu = STACK_MTU_DEFAULT;
+	inet_pton(AF_INET6, "fec0::", &c->prefix6);
+	c->prefixlen6 = 64;
+	inet_pton(AF_INET6, "fec0::2", &c->host6);
+	inet_pton(AF_INET6, "fec0::3", &c->dns6);
 }
 
 static bool stack_cfg_in_net(const struct stack_cfg *c, struct in_addr a)
@@ -536,6 +549,11 @@ int stack_cfg_check(const struct stack_cfg *c, struct error *e)
 		return err_set(e, "DHCP doesn't belong to network");
 	if (c->dhcp_start.s_addr == c->host.s_addr || c->dhcp_start.s_addr == c->dns.s_addr)
 		return err_set(e, "DHCP must be different from host and DNS");
+	if (c->prefixlen6 > 126)
+		return err_set(e, "Invalid IPv6 prefix provided "
+				  "(IPv6 prefix length must be between 0 and 126)");
+	if (c->dnssl_len > IP6_DNSSL_MAX)
+		return err_set(e, "user stack: DNSSL longer than %d bytes", IP6_DNSSL_MAX);
 	return 0;
 }
 
@@ -550,6 +568,9 @@ void stack_cfg_free(struct stack_cfg *c)
 	free(c->bootfile);
 	free(c->tftp_server_name);
 	c->tftp_root = c->bootfile = c->tftp_server_name = NULL;
+	free(c->dnssl);
+	c->dnssl = NULL;
+	c->dnssl_len = 0;
 	c->name = c->hostname = c->domainname = c->resolv_conf = NULL;
 	c->dnssearch = NULL;
 	c->dnssearch_len = 0;
@@ -587,11 +608,17 @@ struct user_stack *stack_new(const struct stack_cfg *cfg, const struct stack_env
 		s->cfg.dnssearch = xmalloc(cfg->dnssearch_len);
 		memcpy(s->cfg.dnssearch, cfg->dnssearch, cfg->dnssearch_len);
 	}
+	s->cfg.dnssl = NULL;
+	if (cfg->dnssl && cfg->dnssl_len) {
+		s->cfg.dnssl = xmalloc(cfg->dnssl_len);
+		memcpy(s->cfg.dnssl, cfg->dnssl, cfg->dnssl_len);
+	}
 	s->env = *env;
 	s->opaque = opaque;
 	s->timer_wake = STACK_NO_DEADLINE;
 	arp_init(s);
 	ip4_init(s);
+	ip6_init(s);
 	icmp_init(s);
 	udp_init(s);
 	tcp_init(s);
@@ -617,6 +644,7 @@ void stack_free(struct user_stack *s)
 	fwd_fini(s);
 	arp_fini(s);
 	ip4_fini(s);
+	ip6_fini(s);
 	while (s->timers)
 		stack_timer_cancel(s->timers);
 	while (s->defer_head)

@@ -100,6 +100,7 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
 #include "fwd.h"
 #include "icmp.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "tcp.h"
 #include "tftp.h"
 #include "udp.h"
@@ -137,6 +138,11 @@ static inline void inany_from_v4(union inany *a, struct in_addr a4)
  * @tftp_root:		tftp= directory served read-only on UDP 69 at @host, or NULL
  * @bootfile:		bootfile=: BOOTP file field and DHCP option 67, or NULL
  * @tftp_server_name:	tftp-server-name=: DHCP option 66, or NULL
+ * @prefix6, @prefixlen6: IPv6 prefix (fec0::/64)
+ * @host6:		IPv6 router / host alias (fec0::2)
+ * @dns6:		IPv6 DNS alias (fec0::3)
+ * @dnssl:		the dnssearch names as uncompressed labels (RA DNSSL, RFC 8106), or NULL
+ * @dnssl_len:		bytes in @dnssl (at most IP6_DNSSL_MAX)
  */
 struct stack_cfg {
 	char *name;
@@ -153,6 +159,10 @@ struct stack_cfg {
 	char *tftp_root;
 	char *bootfile;
 	char *tftp_server_name;
+	struct in6_addr prefix6, host6, dns6;
+	unsigned prefixlen6;
+	uint8_t *dnssl;
+	size_t dnssl_len;
 };
 
 /**
@@ -168,6 +178,7 @@ struct stack_cfg {
  * @gw_mac:	MAC of the virtual hosts: 52:55 + the gateway's IPv4 address
  * @arp:	ARP table and frames waiting for resolution
  * @ip4:	fragment reassembly
+ * @ip6:	neighbour table, router advertisements, IPv6 counters
  * @dhcp:	leases
  * @dns:	the host resolver (from @cfg.resolv_conf)
  * @icmp:	ICMP echo flows
@@ -194,6 +205,7 @@ struct user_stack {
 	uint8_t gw_mac[6];
 	struct arp_state arp;
 	struct ip4_state ip4;
+	struct ip6_state ip6;
 	struct dhcp_state dhcp;
 	struct dns_state dns;
 	struct icmp_state icmp;

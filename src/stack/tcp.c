@@ -180,8 +180,11 @@ struct tcp_conn {
  * @data, @dlen:	payload
  * @mss:	MSS option, 0 if absent
  * @ws:		window scale option, -1 if absent
+ * @v6, @src6, @dst6:	an IPv6 segment (tcp6_input): @ip is NULL, @src/@dst unused
  */
 struct tcp_seg {
+	bool v6;
+	struct in6_addr src6, dst6;
 	const struct iphdr *ip;
 	const uint8_t *l4;
 	size_t len;
@@ -466,6 +469,34 @@ static int tcp_emit_offload(struct user_stack *s, struct in_addr src, uint16_t s
 	return stack_output_ip4_meta(s, src, dst, IPPROTO_TCP, th, 20 + plen, &meta);
 }
 
+/* tcp_is_v6() - @a is an IPv6 address (not v4-mapped): the flow runs over IPv6 */
+static bool tcp_is_v6(const union inany *a)
+{
+	return !IN6_IS_ADDR_V4MAPPED(&a->a6);
+}
+
+/**
+ * tcp_emit_any() - tcp_emit() for either family: IPv4-mapped addresses take tcp_emit(), IPv6
+ * ones are sent with stack_output_ip6() (copied into the frame: no headroom path)
+ */
+static int tcp_emit_any(struct user_stack *s, const union inany *src, uint16_t sport,
+			const union inany *dst, uint16_t dport, uint8_t *th, size_t hlen,
+			size_t plen, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
+			bool headroom)
+{
+	struct iovec iov = { .iov_base = th, .iov_len = hlen + plen };
+	uint16_t sum;
+
+	if (!tcp_is_v6(src))
+		return tcp_emit(s, src->v4.a4, sport, dst->v4.a4, dport, th, hlen, plen, flags, seq,
+				ack, win, headroom);
+	tcp_header(th, sport, dport, hlen, flags, seq, ack, win);
+	sum = csum_fold(csum_partial(th, hlen + plen, csum_pseudo6(&src->a6, &dst->a6, IPPROTO_TCP,
+								   (uint32_t)(hlen + plen))));
+	memcpy(th + 16, &sum, 2);
+	return stack_output_ip6(s, &src->a6, &dst->a6, IPPROTO_TCP, IP6_HOP_LIMIT, &iov, 1);
+}
+
 /* tcp_rst_reply() - RST for a segment that belongs to no connection (RFC 9293 3.10.7.1) */
 static void tcp_rst_reply(struct user_stack *s, const struct tcp_seg *g)
 {
@@ -482,6 +513,12 @@ static void tcp_rst_reply(struct user_stack *s, const struct tcp_seg *g)
 		ack = g->seq + (uint32_t)g->dlen + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN);
 	}
 	s->tcp.stats.rst_sent++;
+	if (g->v6) {
+		union inany gs = { .a6 = g->src6 }, gd = { .a6 = g->dst6 };
+
+		tcp_emit_any(s, &gd, g->dport, &gs, g->sport, th, 20, 0, flags, seq, ack, 0, false);
+		return;
+	}
 	tcp_emit(s, g->dst, g->dport, g->src, g->sport, th, 20, 0, flags, seq, ack, 0, false);
 }
 
@@ -580,8 +617,8 @@ static int tcp_send_ctl(struct tcp_conn *c, uint8_t flags, uint32_t seq)
 		tcp_list_del(&c->s->tcp.acks, c, AN);
 		c->flags &= ~(uint32_t)TCP_F_ACKQ;
 	}
-	return tcp_emit(c->s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4, c->gport, th, hlen, 0,
-			flags, seq, (flags & TCP_ACK) ? c->rcv_nxt : 0, win, false);
+	return tcp_emit_any(c->s, &c->raddr, c->rport, &c->gaddr, c->gport, th, hlen, 0,
+			    flags, seq, (flags & TCP_ACK) ? c->rcv_nxt : 0, win, false);
 }
 
 static void tcp_send_ack(struct tcp_conn *c)
@@ -861,7 +898,7 @@ static void tcp_sock_send(struct tcp_conn *c)
 	for (;;) {
 		uint32_t inflight = c->snd_nxt - c->snd_una, avail;
 		size_t mss = MIN((size_t)c->mss, t->seg_max), seg = mss, want, done = 0;
-		int mode = tcp_offload_mode(s), nslots = TCP_BATCH;
+		int mode = tcp_is_v6(&c->gaddr) ? 0 : tcp_offload_mode(s), nslots = TCP_BATCH;
 		uint8_t *batch = t->batch;
 		size_t slot = t->slot;
 		uint16_t wfield;
@@ -918,8 +955,8 @@ static void tcp_sock_send(struct tcp_conn *c)
 						       c->gport, th, l, fl, c->snd_nxt, c->rcv_nxt,
 						       wfield, (uint16_t)mss);
 			else
-				ret = tcp_emit(s, c->raddr.v4.a4, c->rport, c->gaddr.v4.a4, c->gport,
-					       th, 20, l, fl, c->snd_nxt, c->rcv_nxt, wfield, true);
+				ret = tcp_emit_any(s, &c->raddr, c->rport, &c->gaddr, c->gport, th,
+						   20, l, fl, c->snd_nxt, c->rcv_nxt, wfield, true);
 			if (l > mss)
 				t->stats.tso_frames++;
 			if (!(c->flags & TCP_F_RTT)) {
@@ -1011,7 +1048,8 @@ static void tcp_icmp_unreach(struct tcp_conn *c, uint8_t code)
 /* tcp_connected() - the host connect() finished with @err: answer the guest's SYN */
 static void tcp_connected(struct tcp_conn *c, int err)
 {
-	if (err == ECONNREFUSED || (err && (c->flags & TCP_F_GUESTFWD))) {
+	if (err == ECONNREFUSED || (err && (c->flags & TCP_F_GUESTFWD)) ||
+	    (err && tcp_is_v6(&c->gaddr))) {	/* IPv6: no ICMPv6 errors yet, a RST */
 		tcp_send_ctl(c, TCP_RST | TCP_ACK, 0);
 		tcp_free(c, false);
 		return;
@@ -1036,7 +1074,7 @@ static void tcp_connected(struct tcp_conn *c, int err)
 /* tcp_syn_options() - MSS and window scale of a guest SYN */
 static void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *g)
 {
-	uint16_t cap = tcp_mtu_mss(c->s);
+	uint16_t cap = tcp_mtu_mss(c->s) - (g->v6 ? 20 : 0);
 
 	c->mss = g->mss ? MIN(g->mss, cap) : MIN(TCP_MSS_DFL, cap);
 	if (c->mss < 64)
@@ -1067,20 +1105,55 @@ static int tcp_open_host(const struct sockaddr_storage *sa, socklen_t salen)
 	return fd;
 }
 
+static void tcp_open_flow(struct user_stack *s, const struct tcp_seg *g, struct guestfwd *gf,
+			  const union inany *ga, const union inany *ra,
+			  const struct sockaddr_storage *sa, socklen_t salen);
+
+/*
+ * tcp6_input_new() - a guest SYN over IPv6: [ipv6-host] (the prefix) to ::1, [ipv6-dns]:53 to
+ * the resolver, others through an IPv6 socket; restrict=on resets it (libslirp). A
+ * destination that cannot be reached gets a RST (ICMPv6 errors are not generated yet).
+ */
+static void tcp6_input_new(struct user_stack *s, const struct tcp_seg *g)
+{
+	struct sockaddr_storage sa;
+	union inany ga, ra;
+
+	if (g->src6.s6_addr[0] == 0xff || g->dst6.s6_addr[0] == 0xff || ip6_is_unspec(&g->src6)) {
+		s->tcp.stats.bad++;
+		return;
+	}
+	if (s->cfg.restricted) {
+		s->stats.restricted++;
+		tcp_rst_reply(s, g);
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	if (stack_translate_out6(s, &g->dst6, g->dport, (struct sockaddr_in6 *)&sa) < 0) {
+		tcp_rst_reply(s, g);
+		return;
+	}
+	ga.a6 = g->src6;
+	ra.a6 = g->dst6;
+	tcp_open_flow(s, g, NULL, &ga, &ra, &sa, sizeof(struct sockaddr_in6));
+}
+
 /* tcp_input_new() - a segment for no known flow: a SYN opens one, anything else gets RST */
 static void tcp_input_new(struct user_stack *s, const struct tcp_seg *g)
 {
 	struct sockaddr_storage sa;
 	socklen_t salen = 0;
 	struct guestfwd *gf;
-	struct tcp_conn *c;
 	union inany ga, ra;
-	int fd;
 
 	if (g->flags & TCP_RST)
 		return;
 	if ((g->flags & (TCP_SYN | TCP_ACK | TCP_FIN)) != TCP_SYN) {
 		tcp_rst_reply(s, g);
+		return;
+	}
+	if (g->v6) {
+		tcp6_input_new(s, g);
 		return;
 	}
 	if (IN_MULTICAST(ntohl(g->dst.s_addr)) || IN_MULTICAST(ntohl(g->src.s_addr)) ||
@@ -1103,7 +1176,17 @@ static void tcp_input_new(struct user_stack *s, const struct tcp_seg *g)
 	}
 	inany_from_v4(&ga, g->src);
 	inany_from_v4(&ra, g->dst);
-	c = tcp_conn_new(s, &ga, g->sport, &ra, g->dport);
+	tcp_open_flow(s, g, gf, &ga, &ra, &sa, salen);
+}
+
+/* tcp_open_flow() - the flow of a guest SYN (@ga/@ra its ends), connecting to @sa or @gf */
+static void tcp_open_flow(struct user_stack *s, const struct tcp_seg *g, struct guestfwd *gf,
+			  const union inany *ga, const union inany *ra,
+			  const struct sockaddr_storage *sa, socklen_t salen)
+{
+	struct tcp_conn *c = tcp_conn_new(s, ga, g->sport, ra, g->dport);
+	int fd;
+
 	if (!c) {
 		tcp_rst_reply(s, g);
 		return;
@@ -1114,7 +1197,7 @@ static void tcp_input_new(struct user_stack *s, const struct tcp_seg *g)
 	if (gf)
 		c->flags |= TCP_F_GUESTFWD;
 	tcp_syn_options(c, g);
-	fd = gf ? fwd_guestfwd_open(s, gf) : tcp_open_host(&sa, salen);
+	fd = gf ? fwd_guestfwd_open(s, gf) : tcp_open_host(sa, salen);
 	if (fd < 0) {
 		tcp_connected(c, -fd);
 		return;
@@ -1564,12 +1647,15 @@ static int tcp_parse(const struct iphdr *ip, const uint8_t *l4, size_t len, bool
 	g->ip = ip;
 	g->l4 = l4;
 	g->len = len;
-	/* @ip may sit at any alignment inside the frame */
-	memcpy(&g->src, (const uint8_t *)ip + WIRE_IP4_SADDR_OFF, WIRE_IP4_ADDR_LEN);
-	memcpy(&g->dst, (const uint8_t *)ip + WIRE_IP4_DADDR_OFF, WIRE_IP4_ADDR_LEN);
-	if (!csum_ok && csum_fold(csum_partial(l4, len, csum_pseudo4(g->src, g->dst, IPPROTO_TCP,
-								      (uint16_t)len))) != 0)
-		return -1;
+	/* @ip may sit at any alignment inside the frame; NULL: IPv6, checked by tcp6_input */
+	if (ip) {
+		memcpy(&g->src, (const uint8_t *)ip + WIRE_IP4_SADDR_OFF, WIRE_IP4_ADDR_LEN);
+		memcpy(&g->dst, (const uint8_t *)ip + WIRE_IP4_DADDR_OFF, WIRE_IP4_ADDR_LEN);
+		if (!csum_ok && csum_fold(csum_partial(l4, len, csum_pseudo4(g->src, g->dst,
+									      IPPROTO_TCP,
+									      (uint16_t)len))) != 0)
+			return -1;
+	}
 	g->data = l4 + hlen;
 	g->dlen = len - hlen;
 	g->ws = -1;
@@ -1598,6 +1684,39 @@ void tcp4_input(struct user_stack *s, const struct iphdr *ip, const uint8_t *l4,
 	if (c && s->tcp.stage_conn == c && (g.flags & (TCP_RST | TCP_SYN | TCP_FIN)) &&
 	    !tcp_stage_flush(&s->tcp))
 		return;	/* reset by the write: the guest gets that RST */
+	if (c)
+		tcp_conn_input(c, &g);
+	else
+		tcp_input_new(s, &g);
+}
+
+void tcp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size_t len)
+{
+	struct in6_addr src, dst;
+	struct tcp_seg g;
+	union inany ga, ra;
+	struct tcp_conn *c;
+
+	if (!s->tcp.conns)
+		return;
+	memcpy(&src, ip + 8, sizeof(src));
+	memcpy(&dst, ip + 24, sizeof(dst));
+	if ((!s->rx_csum_ok &&
+	     csum_fold(csum_partial(l4, len, csum_pseudo6(&src, &dst, IPPROTO_TCP, (uint32_t)len)))) ||
+	    tcp_parse(NULL, l4, len, true, &g) < 0) {
+		s->tcp.stats.bad++;
+		s->stats.bad_l4++;
+		return;
+	}
+	g.v6 = true;
+	g.src6 = src;
+	g.dst6 = dst;
+	ga.a6 = src;
+	ra.a6 = dst;
+	c = tcp_lookup(&s->tcp, &ga, g.sport, &ra, g.dport);
+	if (c && s->tcp.stage_conn == c && (g.flags & (TCP_RST | TCP_SYN | TCP_FIN)) &&
+	    !tcp_stage_flush(&s->tcp))
+		return;
 	if (c)
 		tcp_conn_input(c, &g);
 	else
@@ -1775,6 +1894,15 @@ void tcp_info_usernet(struct user_stack *s, struct sbuf *out)
 				outq = 0;
 		}
 		snprintf(col, sizeof(col), "  TCP[%s]", tcp_state_name(c));
+		if (tcp_is_v6(&c->gaddr)) {
+			char g6[INET6_ADDRSTRLEN], r6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, &c->gaddr.a6, g6, sizeof(g6));
+			inet_ntop(AF_INET6, &c->raddr.a6, r6, sizeof(r6));
+			sbuf_printf(out, "%-19s %3d %15s %5d %15s %5d %5d %5d\n", col, c->fd, g6,
+				    c->gport, r6, c->rport, inq, outq);
+			continue;
+		}
 		if (c->flags & TCP_F_HOSTFWD) {
 			struct sockaddr_storage ss;
 			struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&ss;

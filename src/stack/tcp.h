@@ -81,6 +81,8 @@ void tcp_init(struct user_stack *s);
 void tcp_fini(struct user_stack *s);
 /* tcp4_input() - a TCP segment from the guest */
 void tcp4_input(struct user_stack *s, const struct iphdr *ip, const uint8_t *l4, size_t len);
+/* tcp6_input() - TCP over IPv6 from the guest (@ip: the IPv6 header, validated) */
+void tcp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size_t len);
 /**
  * tcp_hostfwd_accept() - a host client connected to a TCP hostfwd listener
  * @fd:		the accepted socket (non-blocking); the TCP module owns it now

@@ -58,6 +58,9 @@ enum udp_kind { UDP_NAT, UDP_HOSTFWD };
  * @orig_dst, @orig_dport: UDP_NAT: where the guest last sent to (as it addressed it)
  * @expire_ms:	stack_now_ms(s) time of expiry
  * @ttl, @tos:	IP_TTL / IP_TOS currently set on @fd, -1 if never set
+ * @v6:		an IPv6 flow (udp6_input): @gaddr is the guest's IPv6 address, @fd an IPv6
+ *		socket (v4-mapped destinations too: the resolver may be IPv4)
+ * @orig6:	@v6: where the guest last sent to (as it addressed it)
  * @hnext:	hash chain, or free list
  * @lru_prev, @lru_next: LRU list (most recent first)
  */
@@ -77,6 +80,8 @@ struct udp_flow {
 	uint16_t orig_dport;
 	uint64_t expire_ms;
 	int ttl, tos;
+	bool v6;
+	struct in6_addr orig6;
 	int32_t hnext, lru_prev, lru_next;
 };
 
@@ -110,17 +115,13 @@ static uint32_t udp_flow_bucket(const struct udp_state *u, const struct udp_flow
 	return udp_hash(u->seed, f->kind, &f->gaddr, f->gport, &f->raddr, f->rport);
 }
 
-static int32_t udp_find(struct user_stack *s, uint8_t kind, struct in_addr g, uint16_t gport,
-			struct in_addr r, uint16_t rport)
+/* udp_find_any() - the flow of guest @ga:@gport (UDP_HOSTFWD: and peer @ra:@rport), or -1 */
+static int32_t udp_find_any(struct user_stack *s, uint8_t kind, union inany ga, uint16_t gport,
+			    union inany ra, uint16_t rport)
 {
-	union inany ga, ra;
-
-	inany_from_v4(&ga, g);
 	if (kind == UDP_NAT) {
 		memset(&ra, 0, sizeof(ra));
 		rport = 0;
-	} else {
-		inany_from_v4(&ra, r);
 	}
 	for (int32_t i = s->udp.hash[udp_hash(s->udp.seed, kind, &ga, gport, &ra, rport)]; i >= 0;
 	     i = s->udp.flows[i].hnext) {
@@ -131,6 +132,16 @@ static int32_t udp_find(struct user_stack *s, uint8_t kind, struct in_addr g, ui
 			return i;
 	}
 	return -1;
+}
+
+static int32_t udp_find(struct user_stack *s, uint8_t kind, struct in_addr g, uint16_t gport,
+			struct in_addr r, uint16_t rport)
+{
+	union inany ga, ra;
+
+	inany_from_v4(&ga, g);
+	inany_from_v4(&ra, r);
+	return udp_find_any(s, kind, ga, gport, ra, rport);
 }
 
 static void udp_lru_unlink(struct udp_state *u, int32_t i)
@@ -221,22 +232,25 @@ static void udp_sock_event(struct stack_fd *h, uint32_t events);
  * udp_flow_new() - take a slot (evicting the least recently used flow if full)
  * Return: the index, or -1 (UDP_NAT: no socket could be made)
  */
-static int32_t udp_flow_new(struct user_stack *s, uint8_t kind, struct in_addr g, uint16_t gport,
-			    struct in_addr r, uint16_t rport)
+static int32_t udp_flow_new_any(struct user_stack *s, uint8_t kind, bool v6, union inany g,
+				uint16_t gport, union inany r, uint16_t rport)
 {
 	struct udp_state *u = &s->udp;
 	struct udp_flow *f;
-	int fd = -1, one = 1;
+	int fd = -1, one = 1, zero = 0;
 	int32_t i;
 
 	if (kind == UDP_NAT) {
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			debug("udp: socket: %s", strerror(errno));
 			return -1;
 		}
-		/* host ICMP errors come back through MSG_ERRQUEUE */
-		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+		/* host ICMP errors come back through MSG_ERRQUEUE (IPv4 for now) */
+		if (!v6)
+			setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+		else	/* dual stack: an IPv4 resolver is reached v4-mapped */
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	}
 	if (u->free < 0) {
 		u->stats_evicted++;
@@ -248,10 +262,11 @@ static int32_t udp_flow_new(struct user_stack *s, uint8_t kind, struct in_addr g
 	memset(f, 0, sizeof(*f));
 	f->used = true;
 	f->kind = kind;
-	inany_from_v4(&f->gaddr, g);
+	f->v6 = v6;
+	f->gaddr = g;
 	f->gport = gport;
 	if (kind == UDP_HOSTFWD) {
-		inany_from_v4(&f->raddr, r);
+		f->raddr = r;
 		f->rport = rport;
 		u->nhostfwd++;
 	}
@@ -270,6 +285,16 @@ static int32_t udp_flow_new(struct user_stack *s, uint8_t kind, struct in_addr g
 		return -1;
 	}
 	return i;
+}
+
+static int32_t udp_flow_new(struct user_stack *s, uint8_t kind, struct in_addr g, uint16_t gport,
+			    struct in_addr r, uint16_t rport)
+{
+	union inany ga, ra;
+
+	inany_from_v4(&ga, g);
+	inany_from_v4(&ra, r);
+	return udp_flow_new_any(s, kind, false, ga, gport, ra, rport);
 }
 
 static void udp_timer_cb(struct stack_timer *t)
@@ -583,6 +608,9 @@ static bool udp_sender4(const struct sockaddr_storage *ss, struct sockaddr_in *o
 	return false;
 }
 
+static void udp6_nat_deliver(struct user_stack *s, int32_t idx, const struct sockaddr_storage *ss,
+			     const uint8_t *data, size_t len);
+
 static void udp_nat_readable(struct user_stack *s, int32_t idx)
 {
 	struct udp_flow *f = &s->udp.flows[idx];
@@ -601,6 +629,11 @@ static void udp_nat_readable(struct user_stack *s, int32_t idx)
 			struct in_addr src;
 			bool dns;
 
+			if (lens[i] >= 0 && f->v6) {
+				udp6_nat_deliver(s, idx, &names[i], s->udp.rxbuf + (size_t)i * UDP_DGRAM_MAX,
+						 (size_t)lens[i]);
+				continue;
+			}
 			if (lens[i] < 0 || !udp_sender4(&names[i], &sin))
 				continue;
 			dns = ntohs(sin.sin_port) == WIRE_PORT_DNS;
@@ -624,8 +657,14 @@ static void udp_sock_event(struct stack_fd *h, uint32_t events)
 	struct user_stack *s = f->s;
 	int32_t idx = (int32_t)(f - s->udp.flows);
 
-	if (events & EPOLLERR)
+	if ((events & EPOLLERR) && f->v6) {
+		int err;
+		socklen_t l = sizeof(err);
+
+		getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &l);	/* IPv6: not reported yet */
+	} else if (events & EPOLLERR) {
 		udp_drain_errqueue(s, f);
+	}
 	if (!(events & EPOLLIN) || f->paused)
 		return;
 	if (s->guest_busy) {
@@ -851,6 +890,127 @@ bad:
 	s->stats.bad_l4++;
 }
 
+/* ---- IPv6 ---- */
+
+int udp6_output(struct user_stack *s, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst, uint16_t dport, const void *payload, size_t len)
+{
+	uint8_t uh[WIRE_UDP_HLEN];
+	struct iovec iov[2];
+	uint16_t ulen, sum;
+
+	if (len > 65535 - WIRE_UDP_HLEN)
+		return -1;
+	ulen = (uint16_t)(len + WIRE_UDP_HLEN);
+	uh[0] = (uint8_t)(sport >> 8);
+	uh[1] = (uint8_t)sport;
+	uh[2] = (uint8_t)(dport >> 8);
+	uh[3] = (uint8_t)dport;
+	uh[4] = (uint8_t)(ulen >> 8);
+	uh[5] = (uint8_t)ulen;
+	uh[6] = uh[7] = 0;
+	iov[0].iov_base = uh;
+	iov[0].iov_len = WIRE_UDP_HLEN;
+	iov[1].iov_base = (void *)payload;
+	iov[1].iov_len = len;
+	sum = csum_fold(csum_iov(iov, 2, csum_pseudo6(src, dst, IPPROTO_UDP, ulen)));
+	if (!sum)
+		sum = 0xffff;
+	memcpy(&uh[6], &sum, 2);
+	return stack_output_ip6(s, src, dst, IPPROTO_UDP, IP6_HOP_LIMIT, iov, 2);
+}
+
+/* udp6_nat_deliver() - a datagram from host peer @ss on IPv6 flow @idx, to the guest */
+static void udp6_nat_deliver(struct user_stack *s, int32_t idx, const struct sockaddr_storage *ss,
+			     const uint8_t *data, size_t len)
+{
+	struct udp_flow *f = &s->udp.flows[idx];
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	struct in6_addr src;
+	uint16_t sport;
+
+	if (ss->ss_family != AF_INET6)
+		return;
+	sport = ntohs(sin6->sin6_port);
+	stack_translate_in6(s, &f->orig6, ss, &src);
+	udp_touch(s, idx, sport == WIRE_PORT_DNS ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS);
+	udp6_output(s, &src, sport, &f->gaddr.a6, f->gport, data, len);
+}
+
+void udp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size_t len)
+{
+	union inany ga, none;
+	struct in6_addr src, dst;
+	struct sockaddr_in6 sa;
+	uint16_t sport, dport, ulen, check;
+	uint8_t hlim = ip[7];
+	struct udp_flow *f;
+	struct cursor c;
+	int32_t idx;
+	int hops, r;
+
+	memcpy(&src, ip + 8, sizeof(src));
+	memcpy(&dst, ip + 24, sizeof(dst));
+	cursor_init_buf(&c, l4, len);
+	sport = cursor_be16(&c);
+	dport = cursor_be16(&c);
+	ulen = cursor_be16(&c);
+	check = cursor_be16(&c);
+	if (!cursor_ok(&c) || ulen < WIRE_UDP_HLEN || ulen > len)
+		goto bad;
+	len = ulen;
+	/* the checksum is mandatory over IPv6 (RFC 8200 8.1) */
+	if (!check || (!s->rx_csum_ok &&
+		       csum_fold(csum_partial(l4, len, csum_pseudo6(&src, &dst, IPPROTO_UDP, ulen)))))
+		goto bad;
+	/* restrict=on: no IPv6 UDP at all, as libslirp */
+	if (s->cfg.restricted) {
+		s->stats.restricted++;
+		return;
+	}
+	if (ip6_is_unspec(&src) || src.s6_addr[0] == 0xff || !sport || !dport)
+		goto bad;
+	/* DHCPv6 to All_DHCP_Relay_Agents_and_Servers (ff02::1:2) or to the router */
+	if (dport == 547 && (ip6_is_ours(s, &dst) ||
+			     !memcmp(&dst, "\xff\x02\0\0\0\0\0\0\0\0\0\0\0\x01\0\x02", 16)) &&
+	    dhcp6_input(s, &src, sport, l4 + WIRE_UDP_HLEN, len - WIRE_UDP_HLEN))
+		return;
+	if (dst.s6_addr[0] == 0xff)
+		return;		/* multicast is not forwarded to the host */
+	if (hlim <= 1) {
+		icmp6_error(s, WIRE_ICMP6_TIME_EXCEEDED, 0, 0, ip, WIRE_IP6_HLEN + (size_t)(ip[4] << 8 | ip[5]));
+		return;
+	}
+	r = stack_translate_out6(s, &dst, dport, &sa);
+	if (r < 0) {
+		/* the DNS address on another port: administratively prohibited; else no route */
+		s->ip6.stats.unsupported++;
+		icmp6_error(s, WIRE_ICMP6_DST_UNREACH, r == -EPERM ? 1 : 0, 0, ip,
+			    WIRE_IP6_HLEN + (size_t)(ip[4] << 8 | ip[5]));
+		return;
+	}
+	memset(&ga, 0, sizeof(ga));
+	memset(&none, 0, sizeof(none));
+	ga.a6 = src;
+	idx = udp_find_any(s, UDP_NAT, ga, sport, none, 0);
+	if (idx < 0)
+		idx = udp_flow_new_any(s, UDP_NAT, true, ga, sport, none, 0);
+	if (idx < 0)
+		return;
+	f = &s->udp.flows[idx];
+	f->orig6 = dst;
+	f->orig_dport = dport;
+	udp_touch(s, idx, UDP_EXPIRE_MS);
+	hops = hlim - 1;
+	if (f->ttl != hops && !setsockopt(f->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)))
+		f->ttl = hops;
+	sendto(f->fd, l4 + WIRE_UDP_HLEN, len - WIRE_UDP_HLEN, MSG_DONTWAIT,
+	       (const struct sockaddr *)&sa, sizeof(sa));
+	return;
+bad:
+	s->stats.bad_l4++;
+}
+
 /* ---- info usernet ---- */
 
 void udp_info_usernet(struct user_stack *s, struct sbuf *out)
@@ -869,6 +1029,15 @@ void udp_info_usernet(struct user_stack *s, struct sbuf *out)
 			continue;
 		snprintf(state, sizeof(state), "  UDP[%d sec]",
 			 (int)((f->expire_ms > now ? f->expire_ms - now : 0) / 1000));
+		if (f->v6) {
+			char g6[INET6_ADDRSTRLEN], f6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, &f->gaddr.a6, g6, sizeof(g6));
+			inet_ntop(AF_INET6, &f->orig6, f6, sizeof(f6));
+			sbuf_printf(out, "%-19s %3d %15s %5d %15s %5d %5d %5d\n", state, f->fd, g6,
+				    f->gport, f6, f->orig_dport, 0, 0);
+			continue;
+		}
 		inet_ntop(AF_INET, &g, ga, sizeof(ga));
 		inet_ntop(AF_INET, &f->orig_dst, fa, sizeof(fa));
 		sbuf_printf(out, "%-19s %3d %15s %5d %15s %5d %5d %5d\n", state, f->fd,

@@ -69,6 +69,15 @@ void udp4_input(struct user_stack *s, const struct iphdr *ip, const uint8_t *l4,
 /* udp4_output() - send a datagram to the guest (builds the UDP header and checksum) */
 int udp4_output(struct user_stack *s, struct in_addr src, uint16_t sport, struct in_addr dst,
 		uint16_t dport, const void *payload, size_t len);
+/**
+ * udp6_input() - UDP over IPv6 from the guest (@ip: the IPv6 header, validated; @l4/@len the
+ * datagram): NAT through an IPv6 host socket; [ipv6-dns]:53 goes to the resolver (either family),
+ * the rest of the prefix to ::1. Dropped entirely under restrict=on (libslirp).
+ */
+void udp6_input(struct user_stack *s, const uint8_t *ip, const uint8_t *l4, size_t len);
+/* udp6_output() - send a datagram to the guest over IPv6 (UDP header and checksum built here) */
+int udp6_output(struct user_stack *s, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst, uint16_t dport, const void *payload, size_t len);
 /* udp_guest_resumed() - the path to the guest has room again: resume reading sockets */
 void udp_guest_resumed(struct user_stack *s);
 /* udp_hostfwd_readable() - a UDP hostfwd socket has datagrams for the guest */

@@ -84,7 +84,7 @@ def dns_query(server, name, qtype, proto, timeout=5.0):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack("!HH", t, 1)
     if proto == "udp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(fam(server), socket.SOCK_DGRAM)
         s.settimeout(timeout)
         s.sendto(q, (server, 53))
         r = s.recv(4096)
@@ -131,7 +131,7 @@ def dns_query(server, name, qtype, proto, timeout=5.0):
 
 def connect(host, port, timeout):
     t = time.monotonic()
-    s = socket.socket()
+    s = socket.socket(fam(host))
     s.settimeout(timeout)
     try:
         s.connect((host, port))
@@ -144,7 +144,7 @@ def connect(host, port, timeout):
 
 
 def tcp_echo(port, addr):
-    ls = socket.socket()
+    ls = socket.socket(fam(addr))
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(4096)
@@ -161,7 +161,7 @@ def tcp_echo(port, addr):
                 except OSError:
                     continue
                 c.setblocking(False)
-                peers[c] = "%s:%d\n" % a
+                peers[c] = "%s:%d\n" % a[:2]
                 sel.register(c, selectors.EVENT_READ)
                 continue
             try:
@@ -192,6 +192,8 @@ def http_serve(port, addr, root):
     import socketserver
 
     class Server(http.server.ThreadingHTTPServer):
+        address_family = fam(addr)
+
         def server_bind(self):
             socketserver.TCPServer.server_bind(self)
             self.server_name, self.server_port = addr, port
@@ -201,21 +203,27 @@ def http_serve(port, addr, root):
         srv.serve_forever()
 
 
+def fam(addr):
+    """The address family of a literal address (IPv6 if it has a colon)."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def udp_echo(port, addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     s.bind((addr, port))
     while True:
         d, a = s.recvfrom(65536)
         if d == b"peer?":
-            d = ("%s:%d" % a).encode()
+            d = ("%s:%d" % a[:2]).encode()
         s.sendto(d, a)
 
 
 def udp_ask(host, port, msg, timeout):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(host), socket.SOCK_DGRAM)
     s.settimeout(timeout)
     # every ICMP error is reported (without it Linux reports only port/protocol unreachable)
-    s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
+    if fam(host) == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
     s.connect((host, port))
     try:
         s.send(msg.encode())
@@ -243,7 +251,7 @@ def tcp_ask(host, port, msg, timeout):
 
 
 def listen_one(port, addr):
-    ls = socket.socket()
+    ls = socket.socket(fam(addr))
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(1)
@@ -356,7 +364,7 @@ def conns(host, port, n, timeout):
     sel = selectors.DefaultSelector()
     socks = []
     for i in range(n):
-        s = socket.socket()
+        s = socket.socket(fam(host))
         s.setblocking(False)
         try:
             s.connect((host, port))
