@@ -11,6 +11,7 @@
 /* The types qnet implements */
 static const struct netdev_type *const netdev_types[] = {
 	&netdev_stream, &netdev_socket, &netdev_dgram, &netdev_tap, &netdev_hubport, &netdev_user,
+	&netdev_vhost_user,
 };
 
 /*
@@ -19,7 +20,7 @@ static const struct netdev_type *const netdev_types[] = {
  * QEMU says "not compiled into this binary" for them.
  */
 static const char *const netdev_known_names[] = {
-	"none", "nic", "l2tpv3", "vde", "bridge", "netmap", "vhost-user",
+	"none", "nic", "l2tpv3", "vde", "bridge", "netmap",
 	"vhost-vdpa", "af-xdp", "passt", "vmnet-host", "vmnet-shared", "vmnet-bridged",
 };
 

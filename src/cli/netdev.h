@@ -49,6 +49,7 @@ extern const struct netdev_type netdev_dgram;
 extern const struct netdev_type netdev_tap;
 extern const struct netdev_type netdev_hubport;
 extern const struct netdev_type netdev_user;
+extern const struct netdev_type netdev_vhost_user;
 
 /* netdev_type_find() - by name, or NULL */
 const struct netdev_type *netdev_type_find(const char *name);
