@@ -138,7 +138,7 @@ echo b > /proc/sysrq-trigger
 EOF2
 
 dp=$(free_port)
-socat -u "TCP-LISTEN:$dp,bind=127.0.0.1,reuseaddr,fork" "OPEN:$T/www/big.bin" &
+socat -U "TCP-LISTEN:$dp,bind=127.0.0.1,reuseaddr,fork" "OPEN:$T/www/big.bin,rdonly" &
 bg_track $!
 wait_tcp_listen "$dp" 10 || not_ok "download server listens"
 
