@@ -966,7 +966,7 @@ static int vu_init(struct opts *o, const char *id, struct net_client *peer, stru
 	if (!c)
 		return err_set(e, "chardev \"%s\" not found", chr_id);
 	if (!chardev_is_unix(c))
-		return err_set(e, "chardev \"%s\" is not a unix socket", chr_id);
+		return err_set(e, "chardev \"%s\" does not support FD passing", chr_id);
 	if (opts_get_u64(o, "queues", &queues, e) < 0 || opts_get_bool(o, "vhostforce", &force, e) < 0)
 		return -1;
 	if (queues < 1 || queues > VHOST_USER_QUEUES_MAX)

@@ -54,6 +54,7 @@ if qnet_start q \
 	-netdev hubport,id=p2,hubid=0,netdev=v2 \
 	-chardev socket,id=c3,path="$T/vu3.sock",server=on,wait=off \
 	-netdev vhost-user,id=v3,chardev=c3,queues=2 \
+	-netdev hubport,id=p3,hubid=1,netdev=v3 \
 	-monitor "unix:$T/mon,server=on,wait=off" &&
    wait_unix_socket "$T/vu1.sock" 10 && wait_unix_socket "$T/vu2.sock" 10 &&
    wait_tcp_listen "$hp" 10; then
@@ -174,4 +175,51 @@ guest_checks g1
 check "g1's second boot ran (ring reset and set up again)" test -n "$(guest_mark g1 ip2)"
 check "qnet still running after g1" qnet_alive q
 
+
+# ---- 2. a killed QEMU, and a new one on the same socket ------------------------------------------
+cat >"$T/g3.sh" <<'EOF2'
+mark alive 1
+sleep 300
+EOF2
+GEXTRA=()
+vu_guest g3 "$T/vu2.sock" "$T/g3.sh" 10.0.9.11/24 52:54:00:12:34:46 || not_ok "QEMU guest g3 starts"
+if guest_wait g3 '^QNET-GUEST-READY' 180; then
+	sleep 2
+	# the pid file holds timeout's pid: QEMU is its child
+	pkill -KILL -P "$(cat "$T/g3.qemu.pid")" 2>/dev/null
+	guest_wait_exit g3 10
+	ok "QEMU of g3 killed (SIGKILL) while its rings ran"
+else
+	not_ok "g3 booted"
+fi
+check "qnet still running after a killed QEMU" qnet_alive q
+
+# ---- 3. two vhost-user guests on the hub: the restarted one (same socket) and a new one -----------
+PAIR_MB=10
+GEXTRA=()
+vu_guest ga "$T/vu2.sock" "$ROOT/tests/guest/pair.sh" 10.0.9.11/24 52:54:00:12:34:11 \
+	"qnet.role=send qnet.peer=10.0.9.12 qnet.mb=$PAIR_MB" || not_ok "QEMU guest ga starts (restart on vu2)"
+vu_guest gb "$T/vu1.sock" "$ROOT/tests/guest/pair.sh" 10.0.9.12/24 52:54:00:12:34:12 \
+	"qnet.role=recv qnet.peer=10.0.9.11 qnet.mb=$PAIR_MB" || not_ok "QEMU guest gb starts"
+pair_finish 300 || qnet_log q
+check "qnet still running after the pair" qnet_alive q
+
+# ---- 4. hostile front ends ------------------------------------------------------------------------
+if timeout 300 "$PY" "$ROOT/tests/integration/lib/vhost_hostile.py" "$T/vu3.sock" >"$T/hostile.out" 2>&1; then
+	ok "hostile front end: $(grep -c '^ok' "$T/hostile.out") checks passed"
+else
+	not_ok "hostile front end"
+	grep -v '^ok' "$T/hostile.out" | sed 's/^/#   /' | tail -30
+fi
+check "qnet still running after the hostile front ends" qnet_alive q
+if grep -q "ring 1 broken" "$T/q.log"; then ok "qnet logged the broken rings"; else not_ok "qnet logged the broken rings"; fi
+info=$(timeout 10 socat -t 2 - "UNIX-CONNECT:$T/mon" <<<"info netstats" 2>/dev/null | tr -d '\r')
+sed 's/^/#   /' <<<"$info"
+if qnet_stop q; then ok "qnet exits with status 0 on SIGTERM"; else not_ok "qnet exits with status 0 on SIGTERM"; fi
+if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/q.log"; then
+	not_ok "no sanitizer report in qnet's log"
+	qnet_log q | grep -A20 Sanitizer | head -40
+else
+	ok "no sanitizer report in qnet's log"
+fi
 finish
