@@ -12,7 +12,8 @@
 #     mid-run) and DHCP + ping again after it.
 #  2. QEMU killed (SIGKILL) and a new one started on the same socket: it works without
 #     restarting qnet.
-#  3. two vhost-user guests on the hub ping each other and move 10 MiB with equal sha256.
+#  3. two vhost-user guests on the hub ping each other and move 10 MiB with equal sha256; then
+#     a second qnet as the client (server=off,reconnect=1) of a QEMU whose chardev listens.
 #  4. hostile front ends (tests/integration/lib/vhost_hostile.py): wrong sizes, bad fds,
 #     overlapping/overflowing regions, regions past their file, rings outside memory,
 #     descriptor loops and out-of-range indexes in a ring the client writes itself.
@@ -203,6 +204,30 @@ vu_guest gb "$T/vu1.sock" "$ROOT/tests/guest/pair.sh" 10.0.9.12/24 52:54:00:12:3
 	"qnet.role=recv qnet.peer=10.0.9.11 qnet.mb=$PAIR_MB" || not_ok "QEMU guest gb starts"
 pair_finish 300 || qnet_log q
 check "qnet still running after the pair" qnet_alive q
+
+# ---- 3b. qnet as the client (server=off,reconnect=1) of a QEMU that listens ---------------------
+cat >"$T/g5.sh" <<'EOF2'
+check ping-10.0.9.1 ping_all 10.0.9.1 3
+EOF2
+# QEMU's vhost-user netdev waits for its server socket's first client before the guest boots
+GUEST_EXTRA=(-object "memory-backend-memfd,id=mem,size=${GUEST_MEM}M,share=on"
+	-numa node,memdev=mem -chardev "socket,id=c0,path=$T/qs.sock,server=on,wait=off")
+guest_start g5 "vhost-user,id=n0,chardev=c0" "$T/g5.sh" 10.0.9.2/24 52:54:00:12:34:47 \
+	"virtio-net-pci,vectors=0" || not_ok "QEMU guest g5 (vhost-user server) starts"
+unset GUEST_EXTRA
+wait_unix_socket "$T/qs.sock" 20
+# a second qnet connects to QEMU; the guest pings its user stack's gateway (net=10.0.9.0/24)
+if qnet_start q2 -netdev user,id=u9,net=10.0.9.0/24,host=10.0.9.1 \
+	-netdev hubport,id=p9,hubid=0,netdev=u9 \
+	-chardev socket,id=c9,path="$T/qs.sock",server=off,reconnect=1 \
+	-netdev vhost-user,id=v9,chardev=c9 -netdev hubport,id=p10,hubid=0,netdev=v9; then
+	guest_wait_exit g5 180 || not_ok "g5 powered off"
+	guest_checks g5
+	check "qnet (client side) still running" qnet_alive q2
+	if qnet_stop q2; then ok "qnet (client side) exits with status 0"; else not_ok "qnet (client side) exits with status 0"; fi
+else
+	not_ok "a qnet with a vhost-user client chardev starts"
+fi
 
 # ---- 4. hostile front ends ------------------------------------------------------------------------
 if timeout 300 "$PY" "$ROOT/tests/integration/lib/vhost_hostile.py" "$T/vu3.sock" >"$T/hostile.out" 2>&1; then
