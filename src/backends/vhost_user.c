@@ -225,7 +225,7 @@ static void vu_reset(struct vhost_user *vu)
 	vu->rx_waiting = false;
 	vu->tx_more = false;
 	/* frames the core queued for us are dropped by receive now (no ring runs) */
-	if (vu->nc.receive_disabled)
+	if (vu->nc.receive_disabled && !vu->nc.deleted)
 		net_flush_queued(&vu->nc);
 }
 
