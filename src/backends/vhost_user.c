@@ -270,7 +270,8 @@ static void vu_tx(struct vu_vq *v)
 	struct vhost_user *vu = v->vu;
 	unsigned budget = VU_TX_BUDGET;
 
-	while (v->started && v->q.desc && !v->q.broken && !vu->tx_blocked) {
+	/* a disabled ring keeps its frames until it is enabled (QEMU enables right after the kick) */
+	while (v->started && v->enabled && v->q.desc && !v->q.broken && !vu->tx_blocked) {
 		struct virtq_elem *e = &vu->elem;
 		uint8_t hdr[NET_VNET_HDR_MRG_LEN];
 		struct net_meta meta;
@@ -306,8 +307,8 @@ static void vu_tx(struct vu_vq *v)
 		virtq_push(&v->q, 0, e->head, 0);
 		virtq_flush(&v->q, 1);
 		vu_call(v);
-		if (!v->enabled || len == vu->hdr_len)
-			continue;	/* a disabled ring is drained and discarded */
+		if (len == vu->hdr_len)
+			continue;
 		memcpy(hdr, vu->txbuf, NET_VNET_HDR_LEN);
 		gso_vnet_hdr_get(&meta, hdr);
 		meta.flags &= NET_META_F_NEEDS_CSUM;	/* DATA_VALID means nothing on TX */
@@ -728,6 +729,8 @@ static int vu_handle(struct vhost_user *vu)
 			return 0;
 		} else if (req == VU_SET_VRING_ENABLE) {
 			v->enabled = val != 0;
+			if (v->enabled && (idx & 1))
+				vu_tx(v);
 			if (v->enabled && !(idx & 1) && vu->rx_waiting) {
 				vu->rx_waiting = false;
 				net_flush_queued(&vu->nc);

@@ -13,7 +13,8 @@
 #  2. QEMU killed (SIGKILL) and a new one started on the same socket: it works without
 #     restarting qnet.
 #  3. two vhost-user guests on the hub ping each other and move 10 MiB with equal sha256; then
-#     a second qnet as the client (server=off,reconnect=1) of a QEMU whose chardev listens.
+#     a second qnet as the client (server=off,reconnect=1) of a QEMU whose chardev listens;
+#     a 2-CPU guest with two queue pairs (queues=2, mq=on).
 #  4. hostile front ends (tests/integration/lib/vhost_hostile.py): wrong sizes, bad fds,
 #     overlapping/overflowing regions, regions past their file, rings outside memory,
 #     descriptor loops and out-of-range indexes in a ring the client writes itself.
@@ -55,7 +56,7 @@ if qnet_start q \
 	-netdev hubport,id=p2,hubid=0,netdev=v2 \
 	-chardev socket,id=c3,path="$T/vu3.sock",server=on,wait=off \
 	-netdev vhost-user,id=v3,chardev=c3,queues=2 \
-	-netdev hubport,id=p3,hubid=1,netdev=v3 \
+	-netdev hubport,id=p3,hubid=0,netdev=v3 \
 	-monitor "unix:$T/mon,server=on,wait=off" &&
    wait_unix_socket "$T/vu1.sock" 10 && wait_unix_socket "$T/vu2.sock" 10 &&
    wait_tcp_listen "$hp" 10; then
@@ -228,6 +229,21 @@ if qnet_start q2 -netdev user,id=u9,net=10.0.9.0/24,host=10.0.9.1 \
 else
 	not_ok "a qnet with a vhost-user client chardev starts"
 fi
+
+# ---- 3c. two queue pairs (queues=2, a 2-CPU guest with mq=on) -------------------------------------
+cat >"$T/g6.sh" <<'EOF2'
+ls /sys/class/net/eth0/queues/
+check two-rx-queues test "$(ls /sys/class/net/eth0/queues | grep -c rx-)" = 2
+check ping-mq ping_all 10.0.2.2 5
+check ping-flood eval 'ping -c 200 -A -w 20 10.0.2.2 | grep -q " 0% packet loss"'
+EOF2
+GUEST_EXTRA=(-object "memory-backend-memfd,id=mem,size=${GUEST_MEM}M,share=on"
+	-numa node,memdev=mem -chardev "socket,id=c0,path=$T/vu3.sock" -smp 2)
+guest_start g6 "vhost-user,id=n0,chardev=c0,queues=2" "$T/g6.sh" 10.0.2.20/24 52:54:00:12:34:48 \
+	"virtio-net-pci,mq=on,vectors=0" || not_ok "QEMU guest g6 (queues=2) starts"
+unset GUEST_EXTRA
+guest_wait_exit g6 180 || not_ok "g6 powered off"
+guest_checks g6
 
 # ---- 4. hostile front ends ------------------------------------------------------------------------
 if timeout 300 "$PY" "$ROOT/tests/integration/lib/vhost_hostile.py" "$T/vu3.sock" >"$T/hostile.out" 2>&1; then
