@@ -28,7 +28,8 @@
  * and chain), copies each frame out of guest memory (the guest may change it
  * while qnet parses it) with its virtio-net header as struct net_meta, and
  * sends it with net_send_meta(); at most VU_TX_BUDGET frames per turn, the rest
- * after other events, and none while the core holds one of ours queued.
+ * after other events, and none while the core holds one of ours queued; a
+ * disabled ring keeps its frames until SET_VRING_ENABLE.
  * Frames for the guest go to the first running RX ring, filling as many
  * buffers as needed with MRG_RXBUF (num_buffers in the header), with the
  * frame's metadata as the header (the guest's GUEST_CSUM/TSO features become
