@@ -291,6 +291,7 @@ guest_build() {
 #   become QNET_KEY in /test.sh). GUEST_ENV ("VAR=VALUE ...") goes into QEMU's environment,
 #   GUEST_MONITOR is its -monitor (default none). Serial console: $T/NAME.serial; QEMU's own output:
 #   $T/NAME.qemu.log. QEMU runs under `timeout $GUEST_TIMEOUT` and is killed at exit.
+#   The array GUEST_EXTRA, if set, is added to QEMU's arguments (vhost-user: memory backend, chardev).
 guest_start() {
 	local name=$1 netdev=$2 script=$3 ip=${4:-} mac=${5:-52:54:00:12:34:56}
 	local nic=${6:-virtio-net-pci} append=${7:-}
@@ -316,6 +317,7 @@ guest_start() {
 		-kernel "$GUEST_KERNEL" -initrd "$d/initrd.cpio" -append "$cmdline" \
 		-netdev "$netdev" \
 		-device "$nic,netdev=n0,mac=$mac,romfile=" \
+		${GUEST_EXTRA[@]+"${GUEST_EXTRA[@]}"} \
 		</dev/null >"$T/$name.qemu.log" 2>&1 &
 	local pid=$!
 	echo "$pid" >"$T/$name.qemu.pid"

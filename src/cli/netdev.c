@@ -13,6 +13,7 @@ static const struct netdev_type *const netdev_types[] = {
 	&netdev_stream, &netdev_socket, &netdev_dgram, &netdev_tap, &netdev_hubport, &netdev_user,
 	&netdev_vxlan, &netdev_l2tpv3, &netdev_vde,
 	&netdev_bridge,
+	&netdev_vhost_user,
 };
 
 /*
@@ -21,7 +22,7 @@ static const struct netdev_type *const netdev_types[] = {
  * QEMU says "not compiled into this binary" for them.
  */
 static const char *const netdev_known_names[] = {
-	"none", "nic", "netmap", "vhost-user",
+	"none", "nic", "netmap",
 	"vhost-vdpa", "af-xdp", "passt", "vmnet-host", "vmnet-shared", "vmnet-bridged",
 };
 

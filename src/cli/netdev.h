@@ -53,6 +53,7 @@ extern const struct netdev_type netdev_vxlan;
 extern const struct netdev_type netdev_l2tpv3;
 extern const struct netdev_type netdev_vde;
 extern const struct netdev_type netdev_bridge;
+extern const struct netdev_type netdev_vhost_user;
 
 /* netdev_type_find() - by name, or NULL */
 const struct netdev_type *netdev_type_find(const char *name);

@@ -64,6 +64,7 @@ struct chardev {
 	size_t out_off, out_len;
 	chardev_read_cb *read_cb;
 	chardev_event_cb *event_cb;
+	chardev_raw_cb *raw_cb;
 	void *opaque;
 	bool has_fe;
 	bool reading;
@@ -153,7 +154,7 @@ static void conn_update(struct chardev *c)
 
 	if (c->cfd.fd < 0)
 		return;
-	if (c->reading && c->read_cb)
+	if (c->reading && (c->read_cb || c->raw_cb))
 		ev |= EPOLLIN;
 	if (c->out_len)
 		ev |= EPOLLOUT;
@@ -245,6 +246,10 @@ static void conn_cb(struct loop_fd *h, uint32_t events)
 		chardev_flush(c);
 		if (c->cfd.fd < 0)
 			return;
+	}
+	if ((events & EPOLLIN) && c->reading && c->raw_cb) {
+		c->raw_cb(c->opaque);	/* it reads chardev_fd() itself */
+		return;
 	}
 	if ((events & EPOLLIN) && c->reading && c->read_cb) {
 		ssize_t n = read(c->cfd.fd, buf, sizeof(buf));
@@ -582,9 +587,27 @@ void chardev_detach(struct chardev *c)
 	c->has_fe = false;
 	c->read_cb = NULL;
 	c->event_cb = NULL;
+	c->raw_cb = NULL;
 	c->opaque = NULL;
 	c->reading = false;
 	conn_update(c);
+}
+
+void chardev_set_raw(struct chardev *c, chardev_raw_cb *readable)
+{
+	c->raw_cb = readable;
+	c->reading = readable != NULL;
+	conn_update(c);
+}
+
+bool chardev_is_unix(const struct chardev *c)
+{
+	return c->unix_path != NULL;
+}
+
+int chardev_fd(const struct chardev *c)
+{
+	return c->cfd.fd;
 }
 
 void chardev_set_read(struct chardev *c, bool on)

@@ -70,6 +70,9 @@ typedef void chardev_read_cb(void *opaque, const uint8_t *buf, size_t len);
 /* chardev_event_cb - the connection came up (true) or went down (false) */
 typedef void chardev_event_cb(void *opaque, bool up);
 
+/* chardev_raw_cb - the connection is readable; the frontend reads chardev_fd() itself */
+typedef void chardev_raw_cb(void *opaque);
+
 /**
  * struct chardev_stats - counters, shown by info chardev-stats (qnet)
  * @out_bytes:	bytes written to the peer
@@ -97,6 +100,16 @@ int chardev_attach(struct chardev *c, chardev_read_cb *read, chardev_event_cb *e
 void chardev_detach(struct chardev *c);
 /* chardev_connected() - a peer is connected */
 bool chardev_connected(const struct chardev *c);
+/**
+ * chardev_set_raw() - an attached frontend that needs recvmsg() (SCM_RIGHTS, vhost-user) reads
+ * and writes the socket itself: @readable is called on input instead of the read callback
+ * (NULL: stop). It calls chardev_disconnect() on EOF or a protocol error.
+ */
+void chardev_set_raw(struct chardev *c, chardev_raw_cb *readable);
+/* chardev_is_unix() - a unix socket chardev (path=) */
+bool chardev_is_unix(const struct chardev *c);
+/* chardev_fd() - the connected socket, or -1 */
+int chardev_fd(const struct chardev *c);
 /* chardev_set_read() - deliver input to the frontend (true) or leave it unread (false) */
 void chardev_set_read(struct chardev *c, bool on);
 /**

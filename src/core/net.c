@@ -599,13 +599,13 @@ void net_info_network(struct sbuf *out)
 
 void net_info_stats(struct sbuf *out)
 {
-	sbuf_printf(out, "%-20s %-8s %10s %12s %10s %12s %8s %6s %5s %6s %6s %8s %8s\n",
+	sbuf_printf(out, "%-20s %-10s %10s %12s %10s %12s %8s %6s %5s %6s %6s %8s %8s\n",
 		    "name", "type", "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops",
 		    "queue", "link", "rx_max", "tx_max", "sw_gso", "bad_meta");
 	for (struct net_client *nc = net_head; nc; nc = nc->next) {
 		if (nc->deleted)
 			continue;
-		sbuf_printf(out, "%-20s %-8s %10llu %12llu %10llu %12llu %8llu %6u %5s %6llu "
+		sbuf_printf(out, "%-20s %-10s %10llu %12llu %10llu %12llu %8llu %6u %5s %6llu "
 			    "%6llu %8llu %8llu\n",
 			    nc->name, net_driver_str[nc->ops->driver],
 			    (unsigned long long)nc->stats.rx_frames,

@@ -85,7 +85,7 @@ for ty in nic none; do
 	expect_err qemu "-netdev $ty,id=x: network backend '$ty' is not compiled into this binary" \
 		-netdev "$ty,id=x"
 done
-for ty in vhost-user vhost-vdpa netmap; do
+for ty in vhost-vdpa netmap; do
 	expect_err qnet "-netdev $ty,id=x: network backend '$ty' is not compiled into this binary" \
 		-netdev "$ty,id=x"
 done
@@ -101,6 +101,13 @@ expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,txc
 	-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,txcookie=5
 expect_err qemu "-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,udp=on,srcport=1: need both src and dst port for udp" \
 	-netdev l2tpv3,id=x,src=127.0.0.1,dst=127.0.0.1,txsession=1,udp=on,srcport=1
+expect_err qemu "-netdev vhost-user,id=x: Parameter 'chardev' is missing" -netdev vhost-user,id=x
+expect_err qemu "-netdev vhost-user,id=x,chardev=nope: chardev \"nope\" not found" \
+	-netdev vhost-user,id=x,chardev=nope
+expect_err qnet "-netdev vhost-user,id=x,chardev=c: chardev \"c\" does not support FD passing" \
+	-chardev socket,id=c,host=127.0.0.1,port=$P,server=on,wait=off -netdev vhost-user,id=x,chardev=c
+expect_err qnet "-netdev vhost-user,id=x,chardev=c,queues=9: qnet: vhost-user number of queues must be in range [1, 8]" \
+	-chardev socket,id=c,path=$T/vu.sock,server=on,wait=off -netdev vhost-user,id=x,chardev=c,queues=9
 expect_err qemu "-net hubport,hubid=0: network backend 'hubport' is only supported with -netdev/-nic" \
 	-net hubport,hubid=0
 
