@@ -34,7 +34,8 @@ static const char *create(const char *s, bool keyval, bool is_netdev, struct net
 
 static void test_registry(void)
 {
-	static const char *const names[] = { "stream", "socket", "dgram", "tap", "hubport" };
+	static const char *const names[] = { "stream", "socket", "dgram", "tap", "hubport", "user",
+					     "l2tpv3", "vde", "bridge", "vxlan", "vhost-user" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		const struct netdev_type *t = netdev_type_find(names[i]);
@@ -46,7 +47,7 @@ static void test_registry(void)
 		CHECK(t->init != NULL);
 	}
 	CHECK(netdev_type_find("user") != NULL);
-	CHECK(netdev_type_find("vhost-user") == NULL);
+	CHECK(netdev_type_find("vhost-vdpa") == NULL);
 	CHECK(netdev_type_find("") == NULL);
 	CHECK(netdev_type_find("Stream") == NULL);
 	CHECK(netdev_type_find("stream")->modern);
@@ -94,8 +95,8 @@ static void test_create_errors(void)
 		  "Parameter 'type' does not accept value 'bogus'");
 	CHECK_STR(create("vmnet-host,id=x", false, true, NULL),
 		  "network backend 'vmnet-host' is not compiled into this binary");
-	CHECK_STR(create("vhost-user,id=x", false, true, NULL),
-		  "network backend 'vhost-user' is not compiled into this binary");
+	CHECK_STR(create("vhost-vdpa,id=x", false, true, NULL),
+		  "network backend 'vhost-vdpa' is not compiled into this binary");
 	CHECK_STR(create("nic,id=x", false, true, NULL),
 		  "network backend 'nic' is not compiled into this binary");
 	CHECK_STR(create("hubport,id=x,hubid=0", false, false, NULL),
