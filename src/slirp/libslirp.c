@@ -272,6 +272,16 @@ static int slirp_cfg(const SlirpConfig *c, struct stack_cfg *sc, struct error *e
 	sc->no_dhcp = c->version >= 4 && c->disable_dhcp;
 	sc->ipv4 = c->in_enabled;
 	sc->ipv6 = c->in6_enabled;
+	if (c->in6_enabled) {
+		/* QEMU fills these with its defaults (fec0::/64, ::2, ::3) when not given */
+		if (c->vprefix_len == 0 || c->vprefix_len > 126)
+			return err_set(e, "libslirp: IPv6 prefix length %u is not 1 to 126",
+				       c->vprefix_len);
+		sc->prefix6 = c->vprefix_addr6;
+		sc->prefixlen6 = c->vprefix_len;
+		sc->host6 = c->vhost6;
+		sc->dns6 = c->vnameserver6;
+	}
 	sc->net = c->vnetwork;
 	sc->mask = c->vnetmask;
 	sc->host = c->vhost;

@@ -818,6 +818,66 @@ out:
 	rmdir(dir);
 }
 
+/* in6_enabled: a router solicitation through slirp_input is answered with an RA for the prefix */
+static void test_ipv6(void)
+{
+	static const uint8_t allrouters[6] = { 0x33, 0x33, 0, 0, 0, 2 };
+	SlirpConfig c = cfg_default(4);
+	uint8_t f[128], *ip;
+	struct host h;
+	uint32_t sum = 0;
+	int i = -1;
+	size_t n;
+
+	memset(&h, 0, sizeof(h));
+	c.in6_enabled = true;
+	inet_pton(AF_INET6, "fd00:1234::", &c.vprefix_addr6);
+	c.vprefix_len = 64;
+	inet_pton(AF_INET6, "fd00:1234::2", &c.vhost6);
+	inet_pton(AF_INET6, "fd00:1234::3", &c.vnameserver6);
+	h.slirp = slirp_new(&c, &host_cb_v4, &h);
+	CHECK(h.slirp != NULL);
+	if (!h.slirp)
+		return;
+	n = eth_hdr(f, allrouters, 0x86dd);
+	ip = f + n;
+	memset(ip, 0, 40 + 8);
+	ip[0] = 0x60;
+	put16(ip + 4, 8);
+	ip[6] = 58;
+	ip[7] = 255;
+	inet_pton(AF_INET6, "fe80::5054:ff:fe12:3456", ip + 8);
+	inet_pton(AF_INET6, "ff02::2", ip + 24);
+	ip[40] = 133;	/* router solicitation */
+	for (int k = 8; k < 40; k += 2)
+		sum += (uint32_t)(ip[k] << 8 | ip[k + 1]);
+	sum += 58 + 8;
+	put16(ip + 42, csum(ip + 40, 8, sum));
+	input(&h, f, n + 48);
+	for (int k = 0; k < 20 && i < 0; k++) {
+		host_run(&h, 10);
+		i = find_frame(&h, 0, 0x86dd, -1);
+	}
+	CHECK(i >= 0);
+	if (i >= 0) {
+		const uint8_t *r = h.frames[i] + 14, *o;
+		uint8_t want[16];
+		bool found = false;
+
+		CHECK(r[6] == 58 && r[40] == 134);	/* ICMPv6 router advertisement */
+		inet_pton(AF_INET6, "fd00:1234::", want);
+		/* walk the options for the prefix information (type 3) */
+		for (o = r + 40 + 16; o + 8 <= h.frames[i] + h.frame_len[i] && o[1]; o += o[1] * 8)
+			if (o[0] == 3 && o[2] == 64 && !memcmp(o + 16, want, 16))
+				found = true;
+		CHECK(found);
+	}
+	host_free(&h);
+	/* a prefix length QEMU would never pass */
+	c.vprefix_len = 0;
+	CHECK(slirp_new(&c, &host_cb_v4, &h) == NULL);
+}
+
 static void test_state(void)
 {
 	struct host h;
@@ -886,6 +946,7 @@ int main(void)
 	RUN(test_guestfwd);
 	RUN(test_ping_gateway);
 	RUN(test_tftp);
+	RUN(test_ipv6);
 	RUN(test_state);
 	RUN(test_robustness);
 	TEST_DONE();
