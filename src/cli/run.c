@@ -217,23 +217,7 @@ static void child_resolv_conf(int sock, uint32_t dns)
 /* child_send_fd() - "O" with @fd attached */
 static void child_send_fd(int sock, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char ok = 'O';
-	struct iovec iov = { .iov_base = &ok, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
-
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+	if (fd_send(sock, fd, "O", 1) < 0)
 		_exit(1);
 }
 
@@ -300,35 +284,17 @@ static void run_on_sigchld(int signo, void *opaque)
  */
 static int run_recv(int *fd, const char *step, struct error *e)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	char buf[RUN_MSG_MAX];
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
 	struct pollfd p = { .fd = run_sock, .events = POLLIN };
-	struct cmsghdr *c;
 	ssize_t n;
-	int r, got = -1;
+	int r, got;
 
 	do
 		r = poll(&p, 1, RUN_STEP_MS);
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return err_set(e, "the command's namespace set-up did not answer (%s)", step);
-	do
-		n = recvmsg(run_sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	for (c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int))) {
-			if (got >= 0)
-				close(got);
-			memcpy(&got, CMSG_DATA(c), sizeof(int));
-		}
-	}
+	n = fd_recv(run_sock, buf, sizeof(buf) - 1, &got, 0);
 	if (n > 0 && buf[0] == 'O' && (!fd || got >= 0)) {
 		if (fd)
 			*fd = got;

@@ -483,23 +483,7 @@ fail:
 
 static int s4n_sendfd(int sock, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char dummy = 0;
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
-
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+	if (fd_send(sock, fd, "", 1) < 0) {
 		perror("sendmsg");
 		return -1;
 	}
@@ -536,35 +520,25 @@ static void s4n_child(int sock, const struct s4n_opts *o, const uint8_t *mac)
 
 static int s4n_recvfd(int sock)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	char dummy;
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
 	ssize_t n;
 	int fd;
 
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = fd_recv(sock, &dummy, 1, &fd, MSG_DONTWAIT);
 	if (n < 0) {
 		perror("recvmsg");
 		return -1;
 	}
 	if (n == 0) {
+		if (fd >= 0)
+			close(fd);
 		fprintf(stderr, "the message is empty\n");
 		return -1;
 	}
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+	if (fd < 0) {
 		fprintf(stderr, "the message does not contain fd\n");
 		return -1;
 	}
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
 

@@ -74,4 +74,14 @@ int set_nonblock(int fd);
  */
 void sock_set_dgram_bufs(int fd);
 
+/* fd_send() - @len bytes of @data with @fd attached (SCM_RIGHTS); 0, or -1 with errno set */
+int fd_send(int sock, int fd, const void *data, size_t len);
+/**
+ * fd_recv() - one message of up to @len bytes and the fd attached to it (SCM_RIGHTS, CLOEXEC)
+ * @fd:		out: the fd, or -1 if none came (more than one: the last; the others are closed)
+ * @flags:	recvmsg() flags (MSG_DONTWAIT...)
+ * Return: bytes read (0 at end of stream), or -1 with errno set (then *fd is -1)
+ */
+ssize_t fd_recv(int sock, void *buf, size_t len, int *fd, int flags);
+
 #endif /* QNET_UTIL_H */
