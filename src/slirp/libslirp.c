@@ -61,12 +61,15 @@ struct slirp_gfwd;
  * @fd:		our end of the socketpair (the stack holds the other)
  * @idx:	add_poll() index of this pass, -1 if not polled
  * @want_out:	can_recv said 0: tell the application (notify) when writable
+ * @guest_eof:	the guest half-closed (read gave 0): the application's answer may still
+ *		come through slirp_socket_recv(); closed once the stack's end hangs up
  * @next:	the rule's list, newest first
  */
 struct slirp_gconn {
 	int fd;
 	int idx;
 	bool want_out;
+	bool guest_eof;
 	struct slirp_gconn *next;
 };
 
@@ -470,8 +473,8 @@ void slirp_pollfds_fill(Slirp *slirp, uint32_t *timeout, SlirpAddPollCb add_poll
 	slirp->ep_idx = add_poll(slirp->epfd, SLIRP_POLL_IN, opaque);
 	for (struct slirp_gfwd *g = slirp->gfwds; g; g = g->next)
 		for (struct slirp_gconn *c = g->conns; c; c = c->next)
-			c->idx = add_poll(c->fd, SLIRP_POLL_IN | (c->want_out ? SLIRP_POLL_OUT : 0),
-					  opaque);
+			c->idx = add_poll(c->fd, (c->guest_eof ? 0 : SLIRP_POLL_IN) |
+						  (c->want_out ? SLIRP_POLL_OUT : 0), opaque);
 	/* the stack's timers run on the application's timer: *timeout stays as it is */
 }
 
@@ -487,12 +490,23 @@ static void slirp_gconn_poll(Slirp *sl, struct slirp_gfwd *g, struct slirp_gconn
 	}
 	if (!(rev & (SLIRP_POLL_IN | SLIRP_POLL_HUP | SLIRP_POLL_ERR)))
 		return;
+	if (c->guest_eof) {
+		/* only a hang-up is left to see: the stack dropped the connection */
+		if (rev & (SLIRP_POLL_HUP | SLIRP_POLL_ERR))
+			slirp_gconn_close(g, c);
+		return;
+	}
 	for (int i = 0; i < SLIRP_GFWD_READS; i++) {
 		ssize_t n = read(c->fd, buf, sizeof(buf));
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (n <= 0) {	/* the guest closed (or the stack dropped the connection) */
+		if (n == 0) {
+			/* the guest half-closed: its request may still get an answer */
+			c->guest_eof = true;
+			return;
+		}
+		if (n < 0) {	/* the stack dropped the connection */
 			slirp_gconn_close(g, c);
 			return;
 		}
