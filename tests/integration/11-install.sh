@@ -17,7 +17,7 @@ done
 check "the installed qnet runs (--version)" "$D/opt/qnet/bin/qnet" --version
 warn=$(nroff -man -ww "$D/opt/qnet/share/man/man1/qnet.1" 2>&1 >/dev/null)
 check "the man page renders without warnings${warn:+ ($warn)}" test -z "$warn"
-page=$(nroff -man "$D/opt/qnet/share/man/man1/qnet.1" 2>/dev/null | col -b)
+page=$(nroff -man "$D/opt/qnet/share/man/man1/qnet.1" 2>/dev/null | sed "s/.\x08//g")
 for t in $("$QNET" -netdev help 2>&1 | awk 'NR > 1 && NF == 1 { print $1 }'); do
 	check "the man page describes netdev type $t" grep -qw -- "$t" <<<"$page"
 done
