@@ -46,59 +46,9 @@ from scapy.all import Ether, ARP, IP, ICMP, UDP, TCP, BOOTP, DHCP, Raw, fragment
 conf.verb = 0
 GM, GW, ME, GWIP = "52:54:00:12:34:56", "52:55:0a:00:02:02", "10.0.2.15", "10.0.2.2"
 QUIET = 1.0          # seconds of silence that count as "nothing came back"
-RESULTS = []
+from scapy_guest import Guest, ok, RESULTS  # tests/integration/lib (PYTHONPATH)
 
-def ok(cond, desc):
-    print(("ok - " if cond else "not ok - ") + desc, flush=True)
-    RESULTS.append(cond)
-    return cond
-
-class Guest:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-        self.frames = []
-    def send(self, pkt):
-        b = bytes(pkt)
-        self.s.sendall(struct.pack(">I", len(b)) + b)
-    def pump(self, t):
-        r, _, _ = select.select([self.s], [], [], t)
-        if not r:
-            return
-        d = self.s.recv(1 << 20)
-        if not d:
-            raise SystemExit("qnet closed the stream")
-        self.buf += d
-        while len(self.buf) >= 4:
-            n = struct.unpack(">I", self.buf[:4])[0]
-            if len(self.buf) < 4 + n:
-                break
-            p = Ether(self.buf[4:4 + n])
-            self.buf = self.buf[4 + n:]
-            # answer the stack's ARP requests for our address
-            if ARP in p and p[ARP].op == 1 and p[ARP].pdst == ME:
-                self.send(Ether(src=GM, dst=p.src) / ARP(op=2, hwsrc=GM, psrc=ME, hwdst=p.src, pdst=p[ARP].psrc))
-            self.frames.append(p)
-    def mark(self):
-        return len(self.frames)
-    def wait(self, pred, since, timeout=3.0):
-        """first frame after `since` matching pred, or None after timeout"""
-        end = time.time() + timeout
-        i = since
-        while True:
-            while i < len(self.frames):
-                if pred(self.frames[i]):
-                    return self.frames[i]
-                i += 1
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.pump(min(left, 0.1))
-    def quiet(self, pred, since, timeout=QUIET):
-        return self.wait(pred, since, timeout) is None
-
-g = Guest(sys.argv[1])
+g = Guest(sys.argv[1], arp=(GM, ME), quiet_timeout=QUIET)
 E = lambda: Ether(src=GM, dst=GW)
 EB = lambda: Ether(src=GM, dst="ff:ff:ff:ff:ff:ff")
 
@@ -434,7 +384,7 @@ ok(r is not None and dhcp_type(r) == 2, "dhcp: a DISCOVER still gets an OFFER af
 sys.exit(0 if all(RESULTS) else 1)
 EOF
 
-timeout 240 "$PY" "$T/hostile.py" "$T/g.sock" >"$T/hostile.out" 2>"$T/hostile.err"
+PYTHONPATH="$ROOT/tests/integration/lib" timeout 240 "$PY" "$T/hostile.py" "$T/g.sock" >"$T/hostile.out" 2>"$T/hostile.err"
 rc=$?
 while IFS= read -r line; do
 	case $line in

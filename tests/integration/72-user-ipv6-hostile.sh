@@ -49,54 +49,9 @@ from scapy.all import (Ether, IPv6, ICMPv6EchoRequest, ICMPv6EchoReply, ICMPv6ND
 conf.verb = 0
 GM, GWM = "52:54:00:12:34:56", "52:56:00:00:00:02"
 LL, GL, R, RLL, DNS = "fe80::5054:ff:fe12:3456", "fec0::5054:ff:fe12:3456", "fec0::2", "fe80::2", "fec0::3"
-RESULTS = []
+from scapy_guest import Guest, ok, RESULTS  # tests/integration/lib (PYTHONPATH)
 
-def ok(cond, desc):
-    print(("ok - " if cond else "not ok - ") + desc, flush=True)
-    RESULTS.append(cond)
-    return cond
-
-class Guest:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-        self.frames = []
-    def send(self, pkt):
-        b = bytes(pkt)
-        self.s.sendall(struct.pack(">I", len(b)) + b)
-    def pump(self, t):
-        r, _, _ = select.select([self.s], [], [], t)
-        if not r:
-            return
-        d = self.s.recv(1 << 20)
-        if not d:
-            raise SystemExit("qnet closed the stream")
-        self.buf += d
-        while len(self.buf) >= 4:
-            n = struct.unpack(">I", self.buf[:4])[0]
-            if len(self.buf) < 4 + n:
-                break
-            self.frames.append(Ether(self.buf[4:4 + n]))
-            self.buf = self.buf[4 + n:]
-    def mark(self):
-        return len(self.frames)
-    def wait(self, pred, since, timeout=2.0):
-        end = time.time() + timeout
-        i = since
-        while True:
-            while i < len(self.frames):
-                if pred(self.frames[i]):
-                    return self.frames[i]
-                i += 1
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.pump(min(left, 0.1))
-    def quiet(self, pred, since, timeout=0.8):
-        return self.wait(pred, since, timeout) is None
-
-g = Guest(sys.argv[1])
+g = Guest(sys.argv[1], wait_timeout=2.0, quiet_timeout=0.8)
 E = lambda: Ether(src=GM, dst=GWM)
 seq = [0]
 def echo(dst=R, ext=None, src=GL, data=b"qnet6"):
@@ -212,7 +167,7 @@ ok(g.wait(is_ra, m) is not None, "an RS still gets an RA after all of it")
 sys.exit(0 if all(RESULTS) else 1)
 EOF
 
-timeout 240 "$PY" "$T/hostile6.py" "$T/g.sock" >"$T/hostile6.out" 2>"$T/hostile6.err"
+PYTHONPATH="$ROOT/tests/integration/lib" timeout 240 "$PY" "$T/hostile6.py" "$T/g.sock" >"$T/hostile6.out" 2>"$T/hostile6.err"
 rc=$?
 while IFS= read -r line; do
 	case $line in
