@@ -427,3 +427,38 @@ pair_finish() {
 	fi
 	[ "$_lib_fail" -eq "$before" ]
 }
+
+# ---- hostile-input tests (scapy guest over a stream netdev) ---------------------------------------
+
+# scapy_guest_run SCRIPT ARGS... - run SCRIPT (a Python file using tests/integration/lib/
+# scapy_guest.py) bounded at 240 s, relay its "ok -"/"not ok -" lines as checks; a script that
+# fails without a "not ok" line is a failure too (its stderr is shown)
+scapy_guest_run() {
+	local script=$1 rc line
+	shift
+	PYTHONPATH="$ROOT/tests/integration/lib" timeout 240 "$PY" "$script" "$@" >"$script.out" 2>"$script.err"
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) not_ok "${line#not ok - }" ;;
+		esac
+	done <"$script.out"
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$script.out"; then
+		not_ok "scapy guest script ran to the end (exit $rc)"
+		sed 's/^/#   /' "$script.err" | tail -20
+	fi
+}
+
+# hostile_epilogue NAME - after hostile input: qnet NAME still runs, exits 0 on SIGTERM, and its
+# log has no sanitizer report
+hostile_epilogue() {
+	check "qnet still running after the hostile input" qnet_alive "$1"
+	if qnet_stop "$1"; then ok "qnet exits with status 0 on SIGTERM"; else not_ok "qnet exits with status 0 on SIGTERM"; fi
+	if grep -Eq 'Sanitizer|runtime error:' "$T/$1.log"; then
+		not_ok "no sanitizer report (ASan, UBSan, LSan at exit) in qnet's log"
+		qnet_log "$1" | head -40
+	else
+		ok "no sanitizer report (ASan, UBSan, LSan at exit) in qnet's log"
+	fi
+}

@@ -384,24 +384,6 @@ ok(r is not None and dhcp_type(r) == 2, "dhcp: a DISCOVER still gets an OFFER af
 sys.exit(0 if all(RESULTS) else 1)
 EOF
 
-PYTHONPATH="$ROOT/tests/integration/lib" timeout 240 "$PY" "$T/hostile.py" "$T/g.sock" >"$T/hostile.out" 2>"$T/hostile.err"
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	esac
-done <"$T/hostile.out"
-if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$T/hostile.out"; then
-	not_ok "scapy guest script ran to the end (exit $rc)"
-	sed 's/^/#   /' "$T/hostile.err" | tail -20
-fi
-check "qnet still running after the hostile input" qnet_alive q
-if qnet_stop q; then ok "qnet exits with status 0 on SIGTERM"; else not_ok "qnet exits with status 0 on SIGTERM"; fi
-if grep -Eq 'Sanitizer|runtime error:' "$T/q.log"; then
-	not_ok "no sanitizer report (ASan, UBSan, LSan at exit) in qnet's log"
-	qnet_log q | head -40
-else
-	ok "no sanitizer report (ASan, UBSan, LSan at exit) in qnet's log"
-fi
+scapy_guest_run "$T/hostile.py" "$T/g.sock"
+hostile_epilogue q
 finish
